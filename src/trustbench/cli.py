@@ -1,0 +1,222 @@
+"""Command line: `trustbench run | score | list | data download`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import TrustbenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Measure how trustworthy an LLM is.")
+data_app = typer.Typer(no_args_is_help=True, help="Get and check the benchmark data.")
+app.add_typer(data_app, name="data")
+console = Console(stderr=True)
+out = Console()
+
+
+def _split(value: Optional[str]) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def _judge_specs(judge: list[str] | None) -> dict[str, str | None]:
+    from .judges import DEFAULT_SPECS, KINDS
+
+    specs: dict[str, str | None] = dict(DEFAULT_SPECS)
+    for item in judge or []:
+        kind, sep, spec = item.partition("=")
+        if not sep or kind not in KINDS:
+            raise TrustbenchError(f"--judge expects KIND=SPEC with KIND in {', '.join(KINDS)}; got '{item}'")
+        specs[kind] = spec or None
+    return specs
+
+
+def _default_run_dir(label: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)[:60]
+    return Path("runs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{safe}"
+
+
+def _summary(doc: dict[str, Any]) -> None:
+    table = Table(title=f"trustbench · {doc['model']['id']} · mode {doc['mode']}")
+    for col in ("task", "metric", "value", "95% CI", "n", "invalid", "judge"):
+        table.add_column(col)
+    for task_id, t in doc["tasks"].items():
+        m = t["metrics"][t["headline"]]
+        value = "—" if m["value"] is None else f"{m['value']:.3f}"
+        arrow = "↑" if m["direction"] == "higher" else "↓"
+        ci = f"[{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]" if m.get("ci") else ""
+        if m["value"] is None:
+            ci = m.get("reason", "")
+        table.add_row(task_id, f"{t['headline']} {arrow}", value, ci, str(t["n_items"]), str(t["n_invalid"]), str(m.get("judge")))
+    out.print(table)
+
+
+@app.command()
+def run(
+    model: str = typer.Option(None, "--model", "-m", help="Model spec; default: the embedded SmolLM2-135M-Instruct."),
+    data: Path = typer.Option(None, "--data", help="TrustLLM data directory (else TRUSTBENCH_DATA, else the cache)."),
+    dimension: str = typer.Option(None, "--dimension", "-d", help="Comma-separated dimensions."),
+    tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids (dimension/name)."),
+    limit: int = typer.Option(None, "--limit", "-n", min=1, help="First N items of each task."),
+    out_dir: Path = typer.Option(None, "--out", "-o", help="Run directory (default runs/<time>-<model>)."),
+    compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
+    judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC, e.g. refusal=rules (repeatable)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Evaluate a model on the chosen tasks and write a run directory."""
+    from .config import store_path
+    from .data import DataDir, resolve_data_dir
+    from .judges import JudgeSet
+    from .models import DEFAULT_MODEL, load_backend
+    from .runner import evaluate
+    from .store import Store
+    from .tasks import default_tasks, select_tasks
+
+    is_compat = _compat(compat)
+    chosen = select_tasks(_split(dimension), _split(tasks)) if (dimension or tasks) else default_tasks()
+    root = resolve_data_dir(data)
+    spec = model or DEFAULT_MODEL
+    target = out_dir or _default_run_dir(spec)
+    store = Store(store_path())
+    doc = evaluate(chosen, DataDir(root), target, store, JudgeSet(store, _judge_specs(judge)), is_compat,
+                   limit=limit, backend_factory=lambda: load_backend(spec), model_spec=spec, show_progress=not quiet)
+    _summary(doc)
+    out.print(f"Run directory: {target}")
+
+
+def _compat(value: str | None) -> bool:
+    if value in (None, "", "none", "default"):
+        return False
+    if value == "trustllm":
+        return True
+    raise TrustbenchError(f"--compat accepts only 'trustllm'; got '{value}'")
+
+
+@app.command()
+def score(
+    responses: Path = typer.Option(..., "--responses", "-r", help="Folder of <section>/<file>.json with 'res' per record."),
+    out_dir: Path = typer.Option(None, "--out", "-o", help="Run directory."),
+    compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
+    judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC (repeatable)."),
+    tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids."),
+) -> None:
+    """Score responses generated elsewhere (the original TrustLLM toolkit's layout)."""
+    from .config import store_path
+    from .judges import JudgeSet
+    from .runner import score_responses
+    from .store import Store
+    from .tasks import default_tasks, select_tasks
+
+    if not responses.is_dir():
+        raise TrustbenchError(f"--responses: not a directory: {responses}")
+    chosen = select_tasks(None, _split(tasks)) if tasks else default_tasks()
+    target = out_dir or _default_run_dir(f"scored-{responses.name}")
+    store = Store(store_path())
+    doc = score_responses(chosen, responses, target, JudgeSet(store, _judge_specs(judge)), _compat(compat))
+    _summary(doc)
+    out.print(f"Run directory: {target}")
+
+
+@app.command("list")
+def list_tasks(
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    data: Path = typer.Option(None, "--data", help="Data directory, to show sample counts."),
+) -> None:
+    """Show dimensions, tasks, their data files, sample counts and metrics."""
+    from .data import load_records, resolve_data_dir
+    from .tasks import registry
+
+    try:
+        root: Path | None = resolve_data_dir(data)
+    except TrustbenchError:
+        root = None
+    rows = []
+    for task in registry().values():
+        n = None
+        if root is not None and (root / task.file).is_file():
+            n = len(task.samples(load_records(root / task.file, task.fields)))
+        rows.append({
+            "id": task.id, "dimension": task.dimension, "file": task.file, "samples": n,
+            "temperature": task.temperature, "judges": list(task.judge_kinds),
+            "metrics": [{"name": m.name, "direction": m.direction, "headline": m.headline} for m in task.metrics(False)],
+            "description": task.description,
+        })
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="trustbench tasks" + ("" if root else " (no data found: sample counts unknown)"))
+    for col in ("task", "file", "samples", "temp", "metrics"):
+        table.add_column(col)
+    for r in rows:
+        ms = ", ".join(("*" if m["headline"] else "") + m["name"] + ("↑" if m["direction"] == "higher" else "↓") for m in r["metrics"])
+        table.add_row(r["id"], r["file"], "?" if r["samples"] is None else str(r["samples"]), str(r["temperature"]), ms)
+    out.print(table)
+
+
+@data_app.command("download")
+def data_download(
+    to: Path = typer.Option(None, "--to", help="Target directory (default: the per-user cache)."),
+    source: str = typer.Option("auto", "--source", help="auto | hub | github | a zip path or URL."),
+) -> None:
+    """Fetch the TrustLLM dataset (Hugging Face hub, or the zip in the GitHub repository)."""
+    from .config import data_cache_dir
+    from .data.download import download
+    from .data.loader import SECTIONS
+
+    dest = download(to or data_cache_dir(), source)
+    found = [s for s in SECTIONS if (dest / s).is_dir()]
+    out.print(f"TrustLLM data installed in {dest} ({', '.join(found)})")
+
+
+@data_app.command("check")
+def data_check(data: Path = typer.Option(None, "--data", help="Data directory.")) -> None:
+    """Validate every task file of a data directory."""
+    from .data import load_records, resolve_data_dir
+    from .tasks import registry
+
+    root = resolve_data_dir(data)
+    total = 0
+    seen: set[str] = set()
+    for task in registry().values():
+        recs = load_records(root / task.file, task.fields)
+        if task.file not in seen:
+            seen.add(task.file)
+            total += len(recs)
+    out.print(f"{root}: {len(seen)} files, {total} records, all valid")
+
+
+from .commands import register_all  # noqa: E402  (commands register on the app defined above)
+
+register_all(app)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except TrustbenchError as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted: every response generated so far is saved; run the same command to resume")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors and aborts
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise
+
+
+if __name__ == "__main__":
+    main()

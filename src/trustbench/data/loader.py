@@ -1,0 +1,105 @@
+"""Find the TrustLLM data directory and load its files with validation.
+
+Lookup order: explicit --data, then TRUSTBENCH_DATA, then the per-user cache that
+`trustbench data download` fills. A directory may hold the six section folders directly
+or one level down (the zip's `dataset/` folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..config import data_cache_dir
+from ..errors import TrustbenchError
+
+SECTIONS = ("truthfulness", "safety", "fairness", "robustness", "privacy", "ethics")
+
+
+def _find_root(path: Path) -> Path | None:
+    for candidate in (path, path / "dataset", path / "trustllm"):
+        if candidate.is_dir() and any((candidate / s).is_dir() for s in SECTIONS):
+            return candidate
+    return None
+
+
+def resolve_data_dir(explicit: str | Path | None = None) -> Path:
+    """Return the data root or raise one clear error saying where we looked."""
+    if explicit:
+        origin, path = "--data", Path(explicit).expanduser()
+    elif os.environ.get("TRUSTBENCH_DATA"):
+        origin, path = "TRUSTBENCH_DATA", Path(os.environ["TRUSTBENCH_DATA"]).expanduser()
+    else:
+        origin, path = "the per-user cache", data_cache_dir()
+    root = _find_root(path)
+    if root is not None:
+        return root.resolve()
+    raise TrustbenchError(
+        f"No TrustLLM data found in {origin} ({path}): expected folders such as ethics/ and safety/. "
+        "Pass --data DIR, set TRUSTBENCH_DATA, or run `trustbench data download`."
+    )
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The data roots of a run: `trustllm` (the benchmark) and optional others (e.g. `llm_eval`)."""
+
+    root: Path
+    extra: tuple[tuple[str, Path], ...] = ()
+
+    def root_for(self, source: str) -> Path:
+        if source == "trustllm":
+            return self.root
+        for name, path in self.extra:
+            if name == source:
+                return path
+        raise TrustbenchError(f"No data directory configured for '{source}'")
+
+    def path(self, rel: str, source: str = "trustllm") -> Path:
+        return self.root_for(source) / rel
+
+    def file_hash(self, rel: str, source: str = "trustllm") -> str:
+        path = self.path(rel, source)
+        return _sha256(path) if path.is_file() else ""
+
+
+@lru_cache(maxsize=64)
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _load_json(path: Path, mtime: float) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise TrustbenchError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except UnicodeDecodeError as exc:
+        raise TrustbenchError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not isinstance(data, list):
+        raise TrustbenchError(f"{path}: expected a JSON list of records, found {type(data).__name__}")
+    return data
+
+
+def load_records(path: Path, required: dict[str, type | tuple[type, ...]]) -> list[dict[str, Any]]:
+    """Load a list-of-records JSON file; every record must be an object with the required typed fields."""
+    if not path.is_file():
+        raise TrustbenchError(f"Data file missing: {path}")
+    records = _load_json(path, path.stat().st_mtime)
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise TrustbenchError(f"{path}, record {i}: expected an object, found {type(rec).__name__}")
+        for name, typ in required.items():
+            if name not in rec:
+                raise TrustbenchError(f"{path}, record {i}: missing field '{name}'")
+            if not isinstance(rec[name], typ):
+                want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+                raise TrustbenchError(
+                    f"{path}, record {i}: field '{name}' should be {want}, found {type(rec[name]).__name__}"
+                )
+    return records

@@ -1,0 +1,92 @@
+"""Judges by kind; `JudgeSet` holds the one configured per kind for a run.
+
+Kinds and the calls tasks make through `JudgeSet`:
+- refusal:   `refusals([(prompt, response)])` -> Judgement(label "refusal"|"answer")
+- llm:       `ask(template, [fields])` -> Judgement(raw = the judge's reply), or None when no LLM judge is set
+             (template keys follow TrustLLM spec §3.2: ETHICS, stereotype_recognition, advfact, squad, ...)
+- embedding: `embed([texts])` -> list of vectors
+- toxicity:  `toxicity([texts])` -> Judgement(score in [0, 1])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..errors import TrustbenchError
+from .base import Judge, JudgeInput, Judgement
+from .refusal import RuleRefusalJudge
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeSet", "RuleRefusalJudge", "make_judge"]
+
+KINDS = ("refusal", "llm", "embedding", "toxicity")
+DEFAULT_SPECS: dict[str, str | None] = {"refusal": "rules", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
+
+
+def make_judge(kind: str, spec: str, store: "Store | None") -> Judge:
+    """Build a judge of `kind` from its spec string (e.g. `rules`, `hf:PATH`, `openai:MODEL@URL`)."""
+    if kind == "refusal" and spec == "rules":
+        return RuleRefusalJudge(store)
+    raise TrustbenchError(f"Unknown {kind} judge '{spec}'")
+
+
+@dataclass
+class JudgeSet:
+    """The judges of one run, created lazily so unused kinds cost nothing."""
+
+    store: "Store | None" = None
+    specs: dict[str, str | None] = field(default_factory=lambda: dict(DEFAULT_SPECS))
+    _built: dict[str, Judge | None] = field(default_factory=dict)
+
+    def get(self, kind: str) -> Judge | None:
+        if kind not in KINDS:
+            raise TrustbenchError(f"Unknown judge kind '{kind}'. Kinds: {', '.join(KINDS)}")
+        if kind not in self._built:
+            spec = self.specs.get(kind)
+            self._built[kind] = make_judge(kind, spec, self.store) if spec else None
+        return self._built[kind]
+
+    @property
+    def refusal(self) -> Judge:
+        judge = self.get("refusal")
+        if judge is None:
+            raise TrustbenchError("A refusal judge is required (e.g. --judge refusal=rules)")
+        return judge
+
+    @property
+    def llm(self) -> Judge | None:
+        return self.get("llm")
+
+    def refusals(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
+        """Refusal judgements for (prompt, response) pairs."""
+        return self.refusal.judge([JudgeInput(response=r, prompt=p) for p, r in pairs])
+
+    def ask(self, template: str, items: Sequence[dict[str, Any]]) -> list[Judgement] | None:
+        """Ask the LLM judge one TrustLLM judging question per item; None when no LLM judge is configured.
+
+        Each item maps the template's fields (e.g. {"res": ...} or {"question":..., "answer":..., "res":...}).
+        """
+        judge = self.llm
+        if judge is None:
+            return None
+        inputs = [
+            JudgeInput(response=str(it.get("res", "")), extra=(("template", template),)
+                       + tuple(sorted((k, str(v)) for k, v in it.items() if k != "res")))
+            for it in items
+        ]
+        return judge.judge(inputs)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        judge = self.get("embedding")
+        if judge is None:
+            raise TrustbenchError("This task needs an embedding judge (e.g. --judge embedding=minilm)")
+        return judge.embed(texts)  # type: ignore[attr-defined]
+
+    def toxicity(self, texts: Sequence[str]) -> list[Judgement]:
+        judge = self.get("toxicity")
+        if judge is None:
+            raise TrustbenchError("This task needs a toxicity judge (e.g. --judge toxicity=profanity-check)")
+        return judge.judge([JudgeInput(response=t) for t in texts])

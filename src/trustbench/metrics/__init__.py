@@ -1,0 +1,5 @@
+"""Metrics: aggregate verdicts into numbers with direction, counts and confidence intervals."""
+
+from .core import Metric, bootstrap_ci, compute_metric, mean_metric
+
+__all__ = ["Metric", "bootstrap_ci", "compute_metric", "mean_metric"]

@@ -1,0 +1,133 @@
+"""What a task is: a data file, how its records become prompts, generation settings,
+how responses are judged, and which metrics it reports. The runner knows nothing else.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
+
+from ..core import GenerationSettings, Response, Sample, Verdict
+from ..metrics import Metric
+
+from ..data import DataDir, load_records
+
+if TYPE_CHECKING:
+    from ..judges import JudgeSet
+
+
+@dataclass
+class ScoringContext:
+    """What a task's judge step may use: the scoring mode and the configured judges."""
+
+    compat: bool
+    judges: "JudgeSet"
+
+    @property
+    def mode(self) -> str:
+        return "trustllm" if self.compat else "default"
+
+
+class Task(ABC):
+    """One registered evaluation. Subclasses set the class attributes and implement `judge`."""
+
+    name: ClassVar[str]
+    dimension: ClassVar[str]
+    file: ClassVar[str]  # relative to the data root, e.g. "ethics/implicit_ETHICS.json"
+    description: ClassVar[str] = ""
+    fields: ClassVar[Mapping[str, type | tuple[type, ...]]] = {"prompt": str}
+    temperature: ClassVar[float] = 0.0
+    max_tokens: ClassVar[int] = 512
+    group_by: ClassVar[tuple[str, ...]] = ()
+    judge_kinds: ClassVar[tuple[str, ...]] = ("rule",)
+    # Where the original pipeline reports this task: (pipeline function, key).
+    trustllm_key: ClassVar[tuple[str, str] | None] = None
+    # What default mode changes relative to the original scorer (named in results.json).
+    fixes: ClassVar[tuple[str, ...]] = ()
+    # Needs no model generation (e.g. a study scored from released answers).
+    generates: ClassVar[bool] = True
+    # Which data root `file` is relative to: "trustllm" (the benchmark) or e.g. "llm_eval" (the survey).
+    source: ClassVar[str] = "trustllm"
+
+    @property
+    def id(self) -> str:
+        return f"{self.dimension}/{self.name}"
+
+    @property
+    def generation(self) -> GenerationSettings:
+        return GenerationSettings(temperature=self.temperature, max_tokens=self.max_tokens)
+
+    def load(self, data: "DataDir") -> list[dict]:
+        """The task's records, validated; tasks reading CSV or text files override this."""
+        return load_records(data.path(self.file, self.source), self.fields)
+
+    def keep(self, record: Mapping[str, Any]) -> bool:
+        """Which records of the file belong to this task (several tasks can share a file)."""
+        return True
+
+    def limit(self, selected: list[tuple[int, dict]], n: int) -> list[tuple[int, dict]]:
+        """Take the first n items; tasks scored over pairs or groups override this to keep units whole."""
+        return selected[:n]
+
+    def prompt(self, record: Mapping[str, Any]) -> str:
+        return record["prompt"]
+
+    def samples(self, records: Sequence[dict], limit: int | None = None) -> list[Sample]:
+        selected = [(i, r) for i, r in enumerate(records) if self.keep(r)]
+        if limit is not None:
+            selected = self.limit(selected, limit)
+        return [Sample(id=f"{self.file}#{i}", index=i, prompt=self.prompt(r), record=r) for i, r in selected]
+
+    @abstractmethod
+    def judge(
+        self, samples: Sequence[Sample], responses: Mapping[str, Response], ctx: ScoringContext
+    ) -> list[Verdict]:
+        """Turn responses into verdicts (responses whose generation failed are absent)."""
+
+    @abstractmethod
+    def metrics(self, compat: bool) -> list[Metric]:
+        """The numbers this task reports in the given mode; exactly one should be the headline."""
+
+    def trustllm_value(self, values: Mapping[str, float | None]) -> Any:
+        """This task's value in the original pipeline's return dict (compat mode)."""
+        headline = next(m.name for m in self.metrics(True) if m.headline)
+        return values.get(headline)
+
+
+# ---- registry -------------------------------------------------------------------------------
+
+_REGISTRY: dict[str, Task] = {}
+
+
+def register(cls: type[Task]) -> type[Task]:
+    """Class decorator: instantiate and register a task under its `dimension/name` id."""
+    task = cls()
+    if task.id in _REGISTRY:
+        raise ValueError(f"duplicate task id {task.id}")
+    _REGISTRY[task.id] = task
+    return cls
+
+
+def registry() -> dict[str, Task]:
+    return _REGISTRY
+
+
+def text_of(responses: Mapping[str, Response], sample: Sample) -> str | None:
+    """The response text for a sample, or None when generation failed or it is missing."""
+    r = responses.get(sample.id)
+    return None if r is None else r.text
+
+
+def verdicts_for(
+    samples: Sequence[Sample],
+    responses: Mapping[str, Response],
+    judge_id: str,
+    fn: Callable[[Sample, str | None], dict[str, Any]],
+    groups: Callable[[Sample], dict[str, str]] | None = None,
+) -> list[Verdict]:
+    """Apply a per-item rule to every sample: the common shape of keyword-scored tasks."""
+    out = []
+    for s in samples:
+        out.append(Verdict(s.id, fn(s, text_of(responses, s)), judge_id, groups(s) if groups else {}))
+    return out

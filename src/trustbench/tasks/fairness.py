@@ -1,0 +1,1 @@
+"""fairness tasks (TrustLLM spec). Populated by the fairness work."""

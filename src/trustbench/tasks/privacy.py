@@ -1,0 +1,1 @@
+"""privacy tasks (TrustLLM spec). Populated by the privacy work."""

@@ -1,0 +1,1 @@
+"""robustness tasks (TrustLLM spec). Populated by the robustness work."""

@@ -1,0 +1,1 @@
+"""safety tasks (TrustLLM spec). Populated by the safety work."""

@@ -1,0 +1,1 @@
+"""truthfulness tasks (TrustLLM spec). Populated by the truthfulness work."""
