@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .config import RunConfig, load_config
 from .errors import TrustbenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Measure how trustworthy an LLM is.")
@@ -25,10 +26,15 @@ def _split(value: Optional[str]) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
-def _judge_specs(judge: list[str] | None) -> dict[str, str | None]:
+def _judge_specs(judge: list[str] | None, config: "RunConfig | None" = None) -> dict[str, str | None]:
+    """Judge spec per kind: defaults, then the config file's [judges], then --judge options."""
     from .judges import DEFAULT_SPECS, KINDS
 
     specs: dict[str, str | None] = dict(DEFAULT_SPECS)
+    for kind, spec in (config.judges if config else {}).items():
+        if kind not in KINDS:
+            raise TrustbenchError(f"config [judges]: unknown kind '{kind}'; kinds: {', '.join(KINDS)}")
+        specs[kind] = spec or None
     for item in judge or []:
         kind, sep, spec = item.partition("=")
         if not sep or kind not in KINDS:
@@ -68,6 +74,7 @@ def run(
     compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC, e.g. refusal=rules (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    config: Path = typer.Option(None, "--config", help="TOML file with [model] spec and [judges] per kind."),
 ) -> None:
     """Evaluate a model on the chosen tasks and write a run directory."""
     from .config import store_path
@@ -79,12 +86,13 @@ def run(
     from .tasks import default_tasks, select_tasks
 
     is_compat = _compat(compat)
+    cfg = load_config(config)
     chosen = select_tasks(_split(dimension), _split(tasks)) if (dimension or tasks) else default_tasks()
     root = resolve_data_dir(data)
-    spec = model or DEFAULT_MODEL
+    spec = model or cfg.model.spec or DEFAULT_MODEL
     target = out_dir or _default_run_dir(spec)
     store = Store(store_path())
-    doc = evaluate(chosen, DataDir(root), target, store, JudgeSet(store, _judge_specs(judge)), is_compat,
+    doc = evaluate(chosen, DataDir(root), target, store, JudgeSet(store, _judge_specs(judge, cfg)), is_compat,
                    limit=limit, backend_factory=lambda: load_backend(spec), model_spec=spec, show_progress=not quiet)
     _summary(doc)
     out.print(f"Run directory: {target}")
@@ -105,6 +113,7 @@ def score(
     compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC (repeatable)."),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids."),
+    config: Path = typer.Option(None, "--config", help="TOML file with [judges] per kind."),
 ) -> None:
     """Score responses generated elsewhere (the original TrustLLM toolkit's layout)."""
     from .config import store_path
@@ -118,7 +127,7 @@ def score(
     chosen = select_tasks(None, _split(tasks)) if tasks else default_tasks()
     target = out_dir or _default_run_dir(f"scored-{responses.name}")
     store = Store(store_path())
-    doc = score_responses(chosen, responses, target, JudgeSet(store, _judge_specs(judge)), _compat(compat))
+    doc = score_responses(chosen, responses, target, JudgeSet(store, _judge_specs(judge, load_config(config))), _compat(compat))
     _summary(doc)
     out.print(f"Run directory: {target}")
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 from platformdirs import user_cache_dir
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 def home() -> Path:
@@ -21,3 +23,37 @@ def store_path() -> Path:
 def data_cache_dir() -> Path:
     """Where `trustbench data download` puts the TrustLLM files by default."""
     return home() / "data" / "trustllm"
+
+
+class ModelSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    spec: str | None = None
+
+
+class RunConfig(BaseModel):
+    """A trustbench.toml file: the model and the judge per kind. Command-line options override it."""
+
+    model_config = ConfigDict(extra="forbid")
+    model: ModelSection = ModelSection()
+    judges: dict[str, str | None] = {}
+
+
+def load_config(path: Path | str | None) -> RunConfig:
+    """Read a TOML config (explicit path, else TRUSTBENCH_CONFIG); an empty config when neither is given."""
+    from .errors import TrustbenchError
+
+    path = path or os.environ.get("TRUSTBENCH_CONFIG")
+    if not path:
+        return RunConfig()
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise TrustbenchError(f"Config file not found: {p}")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        return RunConfig.model_validate(raw)
+    except tomllib.TOMLDecodeError as exc:
+        raise TrustbenchError(f"{p}: not valid TOML ({exc})") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise TrustbenchError(f"{p}: {where}: {first['msg']}") from None
