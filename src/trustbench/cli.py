@@ -63,6 +63,19 @@ def _summary(doc: dict[str, Any]) -> None:
     out.print(table)
 
 
+def _write_report(run_dir: Path) -> None:
+    """End a run with its HTML report; the run's files are already complete if this fails."""
+    from .report import render_report
+
+    try:
+        out.print(f"Report: {render_report(run_dir)}")
+    except TrustbenchError as exc:
+        from rich.markup import escape
+
+        console.print(f"[yellow]report not written:[/] {escape(str(exc))}; retry with `trustbench report {escape(str(run_dir))}`",
+                      highlight=False)
+
+
 @app.command()
 def run(
     model: str = typer.Option(None, "--model", "-m", help="Model spec; default: the embedded SmolLM2-135M-Instruct."),
@@ -75,10 +88,12 @@ def run(
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC, e.g. refusal=rules (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     config: Path = typer.Option(None, "--config", help="TOML file with [model] spec and [judges] per kind."),
+    survey_data: Path = typer.Option(None, "--survey-data", help="Survey (llm_eval) data directory (else TRUSTBENCH_SURVEY_DATA, else the cache)."),
+    survey_file: list[str] = typer.Option(None, "--survey-file", help="NAME=PATH input of a survey study: halueval, copyright, misuse, safety (repeatable)."),
 ) -> None:
     """Evaluate a model on the chosen tasks and write a run directory."""
     from .config import store_path
-    from .data import DataDir, resolve_data_dir
+    from .data import DataDir, resolve_data_dir, resolve_survey_dir, survey_inputs
     from .judges import JudgeSet
     from .models import DEFAULT_MODEL, load_backend
     from .runner import evaluate
@@ -89,13 +104,17 @@ def run(
     cfg = load_config(config)
     chosen = select_tasks(_split(dimension), _split(tasks)) if (dimension or tasks) else default_tasks()
     root = resolve_data_dir(data)
+    extra = survey_inputs(survey_file)
+    if any(t.source == "llm_eval" for t in chosen):
+        extra += (("llm_eval", resolve_survey_dir(survey_data)),)
     spec = model or cfg.model.spec or DEFAULT_MODEL
     target = out_dir or _default_run_dir(spec)
     store = Store(store_path())
-    doc = evaluate(chosen, DataDir(root), target, store, JudgeSet(store, _judge_specs(judge, cfg)), is_compat,
+    doc = evaluate(chosen, DataDir(root, extra), target, store, JudgeSet(store, _judge_specs(judge, cfg)), is_compat,
                    limit=limit, backend_factory=lambda: load_backend(spec), model_spec=spec, show_progress=not quiet)
     _summary(doc)
     out.print(f"Run directory: {target}")
+    _write_report(target)
 
 
 def _compat(value: str | None) -> bool:
@@ -130,16 +149,24 @@ def score(
     doc = score_responses(chosen, responses, target, JudgeSet(store, _judge_specs(judge, load_config(config))), _compat(compat))
     _summary(doc)
     out.print(f"Run directory: {target}")
+    _write_report(target)
 
 
 @app.command("list")
 def list_tasks(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     data: Path = typer.Option(None, "--data", help="Data directory, to show sample counts."),
+    taxonomy: str = typer.Option(None, "--taxonomy", help="'survey' or 'trustllm': which tasks measure each (sub-)category."),
 ) -> None:
     """Show dimensions, tasks, their data files, sample counts and metrics."""
-    from .data import load_records, resolve_data_dir
+    from .data import DataDir, resolve_data_dir
     from .tasks import registry
+
+    if taxonomy:
+        from .commands.survey import print_taxonomy
+
+        print_taxonomy(taxonomy, as_json)
+        return
 
     try:
         root: Path | None = resolve_data_dir(data)
@@ -148,8 +175,11 @@ def list_tasks(
     rows = []
     for task in registry().values():
         n = None
-        if root is not None and (root / task.file).is_file():
-            n = len(task.samples(load_records(root / task.file, task.fields)))
+        if root is not None and task.source == "trustllm":
+            try:  # through the task's own loader: some tasks derive their records from another file
+                n = len(task.samples(task.load(DataDir(root))))
+            except TrustbenchError:  # its file is missing from this data directory
+                n = None
         rows.append({
             "id": task.id, "dimension": task.dimension, "file": task.file, "samples": n,
             "temperature": task.temperature, "judges": list(task.judge_kinds),
@@ -186,15 +216,15 @@ def data_download(
 @data_app.command("check")
 def data_check(data: Path = typer.Option(None, "--data", help="Data directory.")) -> None:
     """Validate every task file of a data directory."""
-    from .data import load_records, resolve_data_dir
+    from .data import DataDir, resolve_data_dir
     from .tasks import registry
 
     root = resolve_data_dir(data)
     total = 0
     seen: set[str] = set()
-    for task in registry().values():
-        recs = load_records(root / task.file, task.fields)
-        if task.file not in seen:
+    for task in (t for t in registry().values() if t.source == "trustllm"):
+        recs = task.load(DataDir(root))  # a task deriving its records from another file validates that file
+        if task.file not in seen and (root / task.file).is_file():
             seen.add(task.file)
             total += len(recs)
     out.print(f"{root}: {len(seen)} files, {total} records, all valid")

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
-from .core import Verdict
-from .metrics import compute_metric
+from .core import Verdict, stable_hash
+from .metrics import Metric, compute_metric
 from .tasks import Task
 
 SCHEMA_VERSION = "1.0"
@@ -22,7 +22,44 @@ TRUSTLLM_NOTES = {
         " all_folder_path mode and its awareness scorer crashes on the shipped 'mission' items (B3);"
         " here it holds the emotion accuracy and the other probes scored with the original's letter rule."
     ),
+    "run_truthfulness": (
+        "Each 'avg' is the mean over the sources that have a value (the original's mean of four, which crashes"
+        " instead when a source fails). Without an LLM judge, SQuAD/HotpotQA/AdversarialQA are judged by a"
+        " normalised gold-answer match, and sycophancy_preference and advfact are null (the judge used is named"
+        " in each task's 'judges'). A source on which the original raises (e.g. fact checking with one class"
+        " only) is null with the reason."
+    ),
+    "run_safety": (
+        "jailbreak_res is the 'total' RtA; the per-attack RtAs of the 'single' mode are the task's 'attack' groups."
+        " toxicity_res is always a dict (the original returns the tuple (None, None) when nothing was scored) and,"
+        " like jailbreak_res, is computed from this run's own responses (the original resumes from a shared"
+        " progress file, B5). RtA uses the configured refusal judge (the original: the Longformer classifier)."
+    ),
+    "run_fairness": (
+        "Answers the original sends to GPT-4 (stereotype recognition and agreement) are read by documented rules"
+        " when no LLM judge is configured; the judge used is named in each task's 'judges'."
+    ),
+    "run_robustness": (
+        "advinstruction_res reproduces bug B1 deterministically: responses are taken in input order (what one"
+        " embedding worker gives), so the last answered variant of each instruction index is compared with that of"
+        " the next index. Without an LLM judge, DDXPlus answers the original sends to GPT-4 are correct when they"
+        " name exactly one listed diagnosis and it is the gold one (the judge template's own criterion). A pair or"
+        " item whose generation failed is left out (the original crashes or embeds None). RtA uses the configured"
+        " refusal judge (the original: the Longformer classifier)."
+    ),
+    "run_privacy": (
+        "The awareness-query RtA per information type (the original's broken return_info_type branch) is in the"
+        " tasks' 'privacy_information' groups; the leakage per-cell values are the tasks' RtA_/TD_/CD_<cell> metrics."
+    ),
 }
+
+
+def metric_judge(metric: Metric, verdicts: Sequence[Verdict], judges: dict[str, str]) -> str | None:
+    """Who produced a metric: the judge ids on the verdicts it counts (so a rule standing in for an absent
+    LLM judge is named as such); the configured judge of its kind when it counted none."""
+    used = verdicts if metric.per_item is None else [v for v in verdicts if metric.per_item(v) is not None]
+    ids = sorted({v.judge for v in used if v.judge})
+    return " + ".join(ids) if ids else judges.get(metric.judge_kind)
 
 
 def task_result(task: Task, verdicts: Sequence[Verdict], compat: bool, judges: dict[str, str]) -> dict[str, Any]:
@@ -40,9 +77,8 @@ def task_result(task: Task, verdicts: Sequence[Verdict], compat: bool, judges: d
         }
     headline = next((m.name for m in metrics if m.headline), metrics[0].name)
     judge_ids = sorted({v.judge for v in verdicts})
-    for name, m in values.items():
-        kind = m["judge_kind"]
-        m["judge"] = judges.get(kind) if kind != "rule" else next((j for j in judge_ids if j.startswith("rule:")), "rule")
+    for metric in metrics:
+        values[metric.name]["judge"] = metric_judge(metric, verdicts, judges)
     return {
         "dimension": task.dimension,
         "file": task.file,
@@ -80,7 +116,14 @@ def trustllm_object(tasks: Sequence[Task], results: dict[str, dict[str, Any]]) -
     return out
 
 
+def data_version(files: dict[str, str]) -> str | None:
+    """One sha256 over the sorted (file, sha256) pairs: a run's data version (None when no files were read)."""
+    return stable_hash(sorted(files.items())) if files else None
+
+
 def base_document(model: dict[str, Any], compat: bool, data: dict[str, Any]) -> dict[str, Any]:
+    """The run-level fields of results.json (schema: trustbench/schema/results.schema.json)."""
+    data = {**data, "version": data_version(data.get("files", {}))}
     return {
         "schema_version": SCHEMA_VERSION,
         "trustbench_version": __version__,

@@ -48,8 +48,8 @@ def generate(
     for task in p.tasks:
         if not task.generates:
             continue
-        settings = task.generation
         for s in p.samples[task.id]:
+            settings = task.settings_for(s)
             key = response_key(backend.id, settings, s.prompt)
             keyed.setdefault(key, []).append((task.id, s.id))
             requests.setdefault(key, Request(key, s.prompt, settings))
@@ -130,7 +130,8 @@ def write_run(
                 "verdict": None if v is None else v.values, "judge": None if v is None else v.judge,
                 "groups": None if v is None else v.groups,
             })
-            by_file.setdefault(task.file, {})[s.index] = {**s.record, "res": None if r is None else r.text}
+            if task.source == "trustllm":  # the original toolkit's layout, re-scorable with `trustbench score`
+                by_file.setdefault(task.file, {})[s.index] = {**s.record, "res": None if r is None else r.text}
     tmp = out_dir / ".items.jsonl.tmp"
     with tmp.open("w", encoding="utf-8") as fh:
         for line in lines:
@@ -169,7 +170,7 @@ def evaluate(
     finally:
         backend.close()
     results, verdicts = score(p, responses, judges, compat)
-    data_info = {"root": str(data.root), "files": {t.file: data.file_hash(t.file, t.source) for t in tasks}}
+    data_info = {"root": str(data.root), "files": {k: v for t in tasks for k, v in t.data_files(data).items()}}
     doc = base_document({"spec": model_spec, "id": backend.id}, compat, data_info)
     doc.update(started=started, finished=now(), wall_seconds=round(time.perf_counter() - t0, 2), limit=limit,
                generation=gen | {"tokens_per_second": round(gen["tokens"] / gen["seconds"], 1) if gen["seconds"] else None},

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..config import data_cache_dir
+from ..config import data_cache_dir, home
 from ..errors import TrustbenchError
 
 SECTIONS = ("truthfulness", "safety", "fairness", "robustness", "privacy", "ethics")
@@ -45,6 +45,44 @@ def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     )
 
 
+SURVEY_MARKERS = ("gen_data", "intermediate_data")
+# Survey study inputs a user supplies (study option name -> environment variable).
+SURVEY_INPUTS = {
+    "halueval": "TRUSTBENCH_HALUEVAL",  # HaluEval qa_data.json (`trustbench survey fetch-halueval` caches one)
+    "copyright": "TRUSTBENCH_COPYRIGHT_TEXT",  # any plain-text file for the copyright-leakage study
+    "misuse": "TRUSTBENCH_MISUSE_PROMPTS",  # JSON/JSONL records {type, prompt} replacing the curated misuse set
+    "safety": "TRUSTBENCH_SAFETY_QUESTIONS",  # JSONL written by `trustbench survey generate-safety`
+}
+
+
+def resolve_survey_dir(explicit: str | Path | None = None) -> Path:
+    """The survey release (kevinyaobytedance/llm_eval) root: --survey-data, TRUSTBENCH_SURVEY_DATA, the cache."""
+    if explicit:
+        origin, path = "--survey-data", Path(explicit).expanduser()
+    elif os.environ.get("TRUSTBENCH_SURVEY_DATA"):
+        origin, path = "TRUSTBENCH_SURVEY_DATA", Path(os.environ["TRUSTBENCH_SURVEY_DATA"]).expanduser()
+    else:
+        origin, path = "the per-user cache", home() / "data" / "llm_eval"
+    for candidate in (path, path / "llm_eval"):
+        if all((candidate / m).is_dir() for m in SURVEY_MARKERS):
+            return candidate.resolve()
+    raise TrustbenchError(
+        f"No survey data found in {origin} ({path}): expected the folders gen_data/ and intermediate_data/ of the "
+        "llm_eval release (github.com/kevinyaobytedance/llm_eval). Pass --survey-data DIR or set TRUSTBENCH_SURVEY_DATA."
+    )
+
+
+def survey_inputs(pairs: list[str] | None = None) -> tuple[tuple[str, Path], ...]:
+    """User-supplied study inputs from `--survey-file NAME=PATH` pairs, then their environment variables."""
+    chosen: dict[str, str] = {name: os.environ[env] for name, env in SURVEY_INPUTS.items() if os.environ.get(env)}
+    for item in pairs or []:
+        name, sep, value = item.partition("=")
+        if not sep or name not in SURVEY_INPUTS or not value:
+            raise TrustbenchError(f"--survey-file expects NAME=PATH with NAME in {', '.join(SURVEY_INPUTS)}; got '{item}'")
+        chosen[name] = value
+    return tuple((name, Path(value).expanduser()) for name, value in chosen.items())
+
+
 @dataclass(frozen=True)
 class DataDir:
     """The data roots of a run: `trustllm` (the benchmark) and optional others (e.g. `llm_eval`)."""
@@ -59,6 +97,10 @@ class DataDir:
             if name == source:
                 return path
         raise TrustbenchError(f"No data directory configured for '{source}'")
+
+    def optional(self, source: str) -> Path | None:
+        """An extra root or input if configured (e.g. the user's copyright text), else None."""
+        return dict(self.extra).get(source)
 
     def path(self, rel: str, source: str = "trustllm") -> Path:
         return self.root_for(source) / rel

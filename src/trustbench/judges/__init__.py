@@ -6,10 +6,17 @@ Kinds and the calls tasks make through `JudgeSet`:
              (template keys follow TrustLLM spec §3.2: ETHICS, stereotype_recognition, advfact, squad, ...)
 - embedding: `embed([texts])` -> list of vectors
 - toxicity:  `toxicity([texts])` -> Judgement(score in [0, 1])
+
+Spec strings (`--judge KIND=SPEC`):
+- refusal:   rules (default) | hf:NAME_OR_PATH[@DEVICE] (e.g. hf:LibrAI/longformer-harmful-ro) | llm:MODEL_SPEC
+- llm:       MODEL_SPEC, any model spec trustbench can load (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)
+- embedding: minilm (default) | st:NAME_OR_PATH | openai:MODEL[@URL]
+- toxicity:  profanity-check (default) | perspective[@URL] | detoxify[:CHECKPOINT]
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -24,13 +31,56 @@ __all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeS
 
 KINDS = ("refusal", "llm", "embedding", "toxicity")
 DEFAULT_SPECS: dict[str, str | None] = {"refusal": "rules", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
+SPEC_HELP = {
+    "refusal": "rules | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",
+    "llm": "a model spec (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)",
+    "embedding": "minilm | st:NAME_OR_PATH | openai:MODEL[@URL]",
+    "toxicity": "profanity-check | perspective[@URL] | detoxify[:CHECKPOINT]",
+}
 
 
 def make_judge(kind: str, spec: str, store: "Store | None") -> Judge:
     """Build a judge of `kind` from its spec string (e.g. `rules`, `hf:PATH`, `openai:MODEL@URL`)."""
-    if kind == "refusal" and spec == "rules":
-        return RuleRefusalJudge(store)
-    raise TrustbenchError(f"Unknown {kind} judge '{spec}'")
+    head, _, rest = spec.partition(":")
+    if kind == "refusal":
+        if spec == "rules":
+            return RuleRefusalJudge(store)
+        if head == "hf":
+            from .hf_classifier import HFClassifierRefusalJudge, parse_spec
+
+            model, device = parse_spec(rest)
+            return HFClassifierRefusalJudge(model, store, device=device)
+        if head == "llm" and rest:
+            from .llm import LLMRefusalJudge
+
+            return LLMRefusalJudge(rest, store)
+    elif kind == "llm" and spec:
+        from .llm import LLMJudge
+
+        return LLMJudge(spec, store)
+    elif kind == "embedding":
+        from .embedding import MiniLMJudge, OpenAIEmbeddingJudge, SentenceTransformerJudge
+
+        if spec == "minilm":
+            return MiniLMJudge(store)
+        if head == "st":
+            return SentenceTransformerJudge(rest, store)
+        if head == "openai":
+            model, _, url = rest.partition("@")
+            return OpenAIEmbeddingJudge(model, url or None, store)
+    elif kind == "toxicity":
+        from .toxicity import DetoxifyJudge, PerspectiveJudge, ProfanityCheckJudge
+
+        if spec == "profanity-check":
+            return ProfanityCheckJudge(store)
+        name, _, url = spec.partition("@")
+        if name == "perspective":
+            return PerspectiveJudge(store, url or None, interval=float(os.environ.get("PERSPECTIVE_INTERVAL", "1.0")))
+        if head == "detoxify":
+            return DetoxifyJudge(rest or None, store)
+    else:
+        raise TrustbenchError(f"Unknown judge kind '{kind}'. Kinds: {', '.join(KINDS)}")
+    raise TrustbenchError(f"Unknown {kind} judge '{spec}'. Use {SPEC_HELP[kind]}")
 
 
 @dataclass

@@ -19,6 +19,10 @@ ItemFn = Callable[[Verdict], float | None]
 SetFn = Callable[[Sequence[Verdict]], float | None]
 
 
+class MetricUndefined(ZeroDivisionError):
+    """Raised by a metric with no value on these verdicts; its message is reported as the reason."""
+
+
 @dataclass(frozen=True)
 class Metric:
     """A named number a task reports; `judge_kind` says which judge's verdicts feed it."""
@@ -104,8 +108,8 @@ def compute_metric(metric: Metric, verdicts: Sequence[Verdict], with_ci: bool = 
     }
     try:
         value = metric.compute(verdicts)
-    except ZeroDivisionError:
-        value, out["reason"] = None, "no countable items"
+    except ZeroDivisionError as exc:
+        value, out["reason"] = None, str(exc) if isinstance(exc, MetricUndefined) else "no countable items"
     if isinstance(value, (np.floating, np.integer)):
         value = float(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):

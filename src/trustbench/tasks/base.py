@@ -55,8 +55,21 @@ class Task(ABC):
         return f"{self.dimension}/{self.name}"
 
     @property
+    def data_file(self) -> str:
+        """The dataset file the records are read from: `file`, unless the task derives its records from another."""
+        return self.file
+
+    def data_files(self, data: "DataDir") -> dict[str, str]:
+        """sha256 of each file the task reads (results.json `data.files`); tasks with several inputs override."""
+        return {self.data_file: data.file_hash(self.data_file, self.source)}
+
+    @property
     def generation(self) -> GenerationSettings:
         return GenerationSettings(temperature=self.temperature, max_tokens=self.max_tokens)
+
+    def settings_for(self, sample: Sample) -> GenerationSettings:
+        """Decoding settings of one sample; studies drawing several samples of a prompt vary `n` here."""
+        return self.generation
 
     def load(self, data: "DataDir") -> list[dict]:
         """The task's records, validated; tasks reading CSV or text files override this."""

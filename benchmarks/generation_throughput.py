@@ -1,0 +1,155 @@
+"""Generated tokens per second with the embedded llama.cpp model, three ways, on the same TrustLLM prompts:
+
+  raw        the engine alone: llama.cpp batched decoding of `parallel` sequences in lockstep, greedy, every
+             sequence generating exactly --max-tokens (what llama.cpp's batched-bench measures)
+  trustbench LlamaCppBackend (continuous batching, chat template, per-request samplers, EOG stops) with every
+             response written to a SQLite store as the runner does
+  one        one prompt at a time through llama-cpp-python's create_chat_completion, like the original toolkit
+
+Greedy decoding everywhere so `one` and `trustbench` produce the same tokens. With --estimate the trustbench
+backend also runs a stratified sample with each task's own settings (temperature, 512 new tokens) and
+extrapolates the wall time of generating all prompts of the full suite.
+
+    python benchmarks/generation_throughput.py [--prompts 24] [--max-tokens 128] [--parallel 8] [--estimate 40]
+
+The machine may be shared: compare figures from the same invocation only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from trustbench.core import GenerationSettings, Request
+from trustbench.data import DataDir, resolve_data_dir
+from trustbench.models.llamacpp import LlamaCppBackend, smollm2_path
+from trustbench.store import Store, response_key
+from trustbench.tasks import Task, default_tasks
+
+
+def stratified(tasks: list[Task], data: DataDir, n: int) -> list[tuple[Task, str]]:
+    """n prompts taken round-robin over the tasks (first records of each), so every prompt style is represented."""
+    per_task = {t.id: t.samples(t.load(data), n) for t in tasks}
+    out: list[tuple[Task, str]] = []
+    i = 0
+    while len(out) < n and any(i < len(v) for v in per_task.values()):
+        for t in tasks:
+            if i < len(per_task[t.id]) and len(out) < n:
+                out.append((t, per_task[t.id][i].prompt))
+        i += 1
+    return out
+
+
+def run_trustbench(backend: LlamaCppBackend, reqs: list[Request], store: Store) -> tuple[int, float]:
+    """The runner's generation loop: every response stored the moment it arrives."""
+    start, tokens = time.perf_counter(), 0
+    for req, resp in backend.generate(reqs):
+        store.put_response(req.key, backend.id, req.settings, req.prompt, resp)
+        tokens += resp.tokens
+    return tokens, time.perf_counter() - start
+
+
+def run_raw(backend: LlamaCppBackend, prompts: list[list[int]], max_tokens: int) -> tuple[int, float]:
+    """Bare llama.cpp batched decoding: groups of `parallel` prompts prefilled, then decoded in lockstep."""
+    import llama_cpp as ll
+
+    b, ctx, par = backend._batch, backend._ctx, backend.n_parallel
+    greedy = ll.llama_sampler_init_greedy()
+    start, tokens = time.perf_counter(), 0
+    for g in range(0, len(prompts), par):
+        group = prompts[g : g + par]
+        ll.llama_memory_clear(ll.llama_get_memory(ctx), True)
+        nxt: list[int] = []
+        for seq, toks in enumerate(group):  # prefill each prompt, chunked to the batch size
+            for c in range(0, len(toks), backend.n_batch):
+                chunk = toks[c : c + backend.n_batch]
+                for j, t in enumerate(chunk):
+                    b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = t, c + j, 1, c + j == len(toks) - 1
+                    b.seq_id[j][0] = seq
+                b.n_tokens = len(chunk)
+                ll.llama_decode(ctx, b)
+            nxt.append(ll.llama_sampler_sample(greedy, ctx, len(chunk) - 1))
+        for step in range(max_tokens - 1):
+            for seq, t in enumerate(nxt):
+                b.token[seq], b.pos[seq], b.n_seq_id[seq], b.logits[seq] = t, len(group[seq]) + step, 1, True
+                b.seq_id[seq][0] = seq
+            b.n_tokens = len(group)
+            ll.llama_decode(ctx, b)
+            nxt = [ll.llama_sampler_sample(greedy, ctx, seq) for seq in range(len(group))]
+        tokens += len(group) * max_tokens
+    ll.llama_sampler_free(greedy)
+    ll.llama_memory_clear(ll.llama_get_memory(ctx), True)
+    return tokens, time.perf_counter() - start
+
+
+def run_one(prompts: list[str], max_tokens: int, threads: int) -> tuple[int, float]:
+    """One prompt at a time, like the original toolkit's generation loop."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(smollm2_path()), n_ctx=4096, n_threads=threads, verbose=False)
+    start, tokens = time.perf_counter(), 0
+    for p in prompts:
+        out = llm.create_chat_completion(messages=[{"role": "user", "content": p}], temperature=0.0, max_tokens=max_tokens)
+        tokens += out["usage"]["completion_tokens"]
+    elapsed = time.perf_counter() - start
+    llm.close()
+    return tokens, elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--prompts", type=int, default=24)
+    ap.add_argument("--max-tokens", type=int, default=128)
+    ap.add_argument("--parallel", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--modes", default="raw,trustbench,one")
+    ap.add_argument("--estimate", type=int, default=0, help="also estimate full-suite time from this many prompts")
+    args = ap.parse_args()
+
+    data = DataDir(resolve_data_dir(None))
+    tasks = [t for t in default_tasks() if t.generates]
+    sample = stratified(tasks, data, args.prompts)
+    texts = [p for _, p in sample]
+    settings = GenerationSettings(temperature=0.0, max_tokens=args.max_tokens)
+    print(f"{len(texts)} TrustLLM prompts from {len({t.id for t, _ in sample})} tasks, greedy, max {args.max_tokens} new "
+          f"tokens, {args.threads} threads, load average {os.getloadavg()[0]:.1f}")
+    t0 = time.perf_counter()
+    backend = LlamaCppBackend(parallel=args.parallel, threads=args.threads)
+    print(f"model load: {time.perf_counter() - t0:.2f} s ({backend.id}, parallel={args.parallel})")
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "store.sqlite")
+        for mode in args.modes.split(","):
+            if mode == "raw":
+                toks, secs = run_raw(backend, [backend.prompt_tokens(p, args.max_tokens) for p in texts], args.max_tokens)
+            elif mode == "trustbench":
+                reqs = [Request(response_key(backend.id, settings, p), p, settings) for p in texts]
+                toks, secs = run_trustbench(backend, reqs, store)
+            elif mode == "one":
+                toks, secs = run_one(texts, args.max_tokens, args.threads)
+            else:
+                raise SystemExit(f"unknown mode {mode}")
+            results[mode] = toks / secs
+            print(f"{mode:>10}: {toks:6d} tokens in {secs:7.1f} s = {toks / secs:6.1f} tok/s "
+                  f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+        if "trustbench" in results:
+            for ref in ("raw", "one"):
+                if ref in results:
+                    print(f"trustbench / {ref}: {results['trustbench'] / results[ref]:.2f}x")
+        if args.estimate:
+            est = stratified(tasks, data, args.estimate)
+            reqs = [Request(response_key(backend.id, t.generation, p) + "e", p, t.generation) for t, p in est]
+            toks, secs = run_trustbench(backend, reqs, store)
+            total = len({(t.generation, s.prompt) for t in tasks for s in t.samples(t.load(data))})  # as the runner dedupes
+            per_prompt = toks / len(reqs)
+            hours = total * per_prompt / (toks / secs) / 3600
+            print(f"estimate: {len(reqs)} prompts with task settings: {per_prompt:.0f} tokens/prompt, {toks / secs:.1f} tok/s "
+                  f"-> {total} prompts ~ {total * per_prompt / 1e6:.2f} M tokens ~ {hours:.1f} h on this machine")
+    backend.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Pick the items a reader should look at first: the worst failures of each task's headline metric."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from ..core import Verdict
+
+TEXT_LIMIT = 4000  # characters of prompt/response kept per item in a report (the run dir keeps everything)
+
+
+def _per_item_fn(task_id: str, metric_name: str, compat: bool):
+    """The headline metric's per-item function from the registry, or None (unknown task, set-level metric)."""
+    from ..tasks import registry
+
+    task = registry().get(task_id)
+    if task is None:
+        return None
+    metric = next((m for m in task.metrics(compat) if m.name == metric_name), None)
+    return None if metric is None else metric.per_item
+
+
+def item_outcome(rec: Mapping[str, Any], per_item, direction: str) -> tuple[int, float, str]:
+    """(severity class, oriented item score, status label); lower sorts first, i.e. worse."""
+    verdict = rec.get("verdict") or {}
+    if rec.get("response") is None or verdict.get("failed"):
+        return 0, 0.0, "generation failed"
+    if verdict.get("valid") is False:
+        return 1, 0.0, "invalid"
+    if per_item is not None:
+        try:
+            x = per_item(Verdict(rec["id"], verdict, rec.get("judge") or "", rec.get("groups") or {}))
+        except (KeyError, TypeError, ValueError):
+            x = None
+        if x is not None:
+            score = float(x) if direction == "higher" else 1.0 - float(x)
+            return (2, score, "fail") if score < 0.5 else (3, score, "pass")
+    if verdict.get("correct") is False:
+        return 2, 0.0, "fail"
+    if verdict.get("correct") is True:
+        return 3, 1.0, "pass"
+    return 4, 1.0, "not scored"
+
+
+def _clip(text: str | None) -> str | None:
+    if text is None or len(text) <= TEXT_LIMIT:
+        return text
+    return text[:TEXT_LIMIT] + f"… [{len(text) - TEXT_LIMIT} more characters in items.jsonl]"
+
+
+def worst_items(task_id: str, result: Mapping[str, Any], items: Sequence[Mapping[str, Any]], compat: bool,
+                k: int) -> list[dict[str, Any]]:
+    """Up to k items, worst first by the headline metric, as plain dicts for the report."""
+    metric = result["metrics"][result["headline"]]
+    fn = _per_item_fn(task_id, result["headline"], compat)
+    ranked = []
+    for rec in items:
+        severity, score, status = item_outcome(rec, fn, metric["direction"])
+        ranked.append((severity, score, rec, status))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [
+        {"task": task_id, "id": rec["id"], "status": status, "score": round(score, 3) if severity in (2, 3) else None,
+         "prompt": _clip(rec.get("prompt")), "response": _clip(rec.get("response")), "error": rec.get("error"),
+         "verdict": rec.get("verdict"), "judge": rec.get("judge"), "groups": rec.get("groups")}
+        for severity, score, rec, status in ranked[:k]
+    ]

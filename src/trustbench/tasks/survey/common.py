@@ -1,0 +1,96 @@
+"""What the survey studies share: their data root, text-file readers, yes/no parsing, unit limits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ...core import Sample, Verdict
+from ...data import DataDir
+from ...errors import TrustbenchError
+from ..base import Task
+
+DIMENSION = "survey"
+SOURCE = "llm_eval"
+
+
+class SurveyTask(Task):
+    """A survey study: dimension `survey`, data from the llm_eval release unless it says otherwise."""
+
+    dimension = DIMENSION
+    source = SOURCE
+    # The unit a limit counts (e.g. an event pair asked two questions); 1 = one sample per unit.
+    per_unit: int = 1
+
+    def limit(self, selected: list[tuple[int, dict]], n: int) -> list[tuple[int, dict]]:
+        """`--limit N` takes N whole units (a pair, a question with all its samples)."""
+        return selected[: n * self.per_unit]
+
+    def read(self, data: DataDir, rel: str) -> str:
+        path = data.path(rel, self.source)
+        if not path.is_file():
+            raise TrustbenchError(f"{self.id}: data file missing: {path}")
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise TrustbenchError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+    def samples(self, records: Sequence[dict], limit: int | None = None) -> list[Sample]:
+        selected = [(i, r) for i, r in enumerate(records) if self.keep(r)]
+        if limit is not None:
+            selected = self.limit(selected, limit)
+        return [Sample(id=r.get("id") or f"{self.name}#{i}", index=i, prompt=self.prompt(r), record=r)
+                for i, r in selected]
+
+
+def sha256_file(path: Path) -> str:
+    """Content address of a user-supplied input, for results.json `data.files`."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def read_json_records(path: Path, required: Mapping[str, type]) -> list[dict[str, Any]]:
+    """A JSON list or JSON Lines file of objects with the required string fields (user-supplied inputs)."""
+    if not path.is_file():
+        raise TrustbenchError(f"Input file missing: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        stripped = text.lstrip()
+        if stripped.startswith("["):
+            records = json.loads(stripped)
+        else:
+            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise TrustbenchError(f"{path}: not valid JSON or JSON Lines ({exc.msg}, line {exc.lineno})") from None
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict):
+            raise TrustbenchError(f"{path}, record {i}: expected an object, found {type(rec).__name__}")
+        for name, typ in required.items():
+            if not isinstance(rec.get(name), typ):
+                raise TrustbenchError(f"{path}, record {i}: missing or non-{typ.__name__} field '{name}'")
+    return records
+
+
+_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+
+
+def yes_no(text: str | None) -> str | None:
+    """The first standalone 'yes' or 'no' of an answer, lower-cased; None when neither is stated."""
+    m = _YES_NO.search(text or "")
+    return m.group(1).lower() if m else None
+
+
+def llm_yes(judges, template: str, items: list[dict[str, Any]]) -> list[bool | None] | None:
+    """The configured LLM judge's yes (True) / no (False) per item for a survey judging question
+    (`prompts.JUDGE_PROMPTS`); None in the list when it gave neither, None overall when no LLM judge is set."""
+    judged = judges.ask(template, items)
+    if judged is None:
+        return None
+    return [None if j.error is not None or j.label is None else j.label == "yes" for j in judged]
+
+
+def failed(sample_id: str, judge: str, groups: dict[str, str] | None = None, **values: Any) -> Verdict:
+    """Verdict of an item whose generation failed: excluded from rates, counted as failed."""
+    return Verdict(sample_id, {"failed": True, "valid": False, **values}, judge, groups or {})

@@ -1,0 +1,165 @@
+"""The HTML report: built from real scored runs, hostile model output stays text, nothing missing is hidden."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from trustbench.errors import TrustbenchError
+from trustbench.report import load_run, render_report
+from trustbench.report.html import script_json
+from trustbench.report.scores import orient, overview
+
+CLI = [sys.executable, "-m", "trustbench.cli"]
+
+
+def data_file(rel: str) -> list[dict]:
+    """Records of a real data file, found the way trustbench finds them (TRUSTBENCH_DATA, set by conftest)."""
+    return json.loads((Path(os.environ["TRUSTBENCH_DATA"]) / rel).read_text(encoding="utf-8"))
+
+PAYLOADS = [
+    "<script>window.__pwned = 1</script>",
+    '<img src=x onerror="window.__pwned = 2">',
+    "</script><script>window.__pwned = 3</script>",
+    "<svg onload=\"window.__pwned = 4\"></svg> it is wrong",
+    "not wrong \u2028</script\u2029><b onmouseover=alert(5)>bold</b> & <!-- comment",
+    "{{ 7 * 7 }} {% raw %} <a href=\"javascript:window.__pwned=6\">wrong</a>",
+]
+HOSTILE_DIR = 'resp <img src=x onerror="window.__pwned=7">'
+
+
+def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    proc.stdout, proc.stderr = " ".join(proc.stdout.split()), " ".join(proc.stderr.split())  # undo rich's wrapping
+    return proc
+
+
+def score_run(tmp: Path, name: str, files: dict[str, list[str | None]], dirname: str | None = None,
+              extra: tuple[str, ...] = ()) -> Path:
+    """Score hand-written responses to the first records of real data files via `trustbench score`."""
+    responses = tmp / (dirname or f"responses-{name}")
+    for rel, answers in files.items():
+        records = data_file(rel)[: len(answers)]
+        target = responses / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps([{**r, "res": a} for r, a in zip(records, answers)]), encoding="utf-8")
+    out = tmp / name
+    cli("score", "--responses", str(responses), "--out", str(out), *extra)
+    return out
+
+
+def ethics_answers(n: int, right: bool) -> list[str]:
+    """Answers to the first n ETHICS items, all right or all wrong according to the gold label."""
+    gold = [r["label"] for r in data_file("ethics/implicit_ETHICS.json")[:n]]
+    flip = {"wrong": "This is not wrong.", "not wrong": "That is wrong."}
+    keep = {"wrong": "That is wrong.", "not wrong": "This is not wrong."}
+    return [(keep if right else flip)[g] for g in gold]
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory, data_dir) -> Path:
+    tmp = tmp_path_factory.mktemp("hostile")
+    refuse, comply = "I'm sorry, but I cannot help with that.", "Sure! Here is how: step one <script>window.__pwned=8</script>"
+    return score_run(tmp, "run", {
+        "ethics/implicit_ETHICS.json": [*PAYLOADS, None],
+        "safety/jailbreak.json": [refuse, comply, refuse, refuse],
+        "safety/misuse.json": [refuse, refuse, comply],
+        "safety/exaggerated_safety.json": [refuse, comply, comply, comply],
+    }, dirname=HOSTILE_DIR)
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_report_escapes_everything_from_the_run(hostile_run: Path):
+    html = render_report(hostile_run).read_text(encoding="utf-8")
+    parser = _Tags()
+    parser.feed(html)
+    tags = [t for t, _ in parser.tags]
+    assert tags.count("script") == 2  # the JSON block and the page's own script, nothing injected
+    assert "img" not in tags and "svg" in tags and "b" in tags  # only the page's own charts and bold labels
+    assert not any(k.startswith("on") for _, attrs in parser.tags for k in attrs)
+    # the hostile run directory name reaches the page only escaped
+    assert '&lt;img src=x onerror=&#34;window.__pwned=7&#34;&gt;' in html
+    block = re.search(r'<script type="application/json" id="tb-items">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in block and ">" not in block and "\u2028" not in block and "\u2029" not in block
+    items = json.loads(block)
+    texts = {i["response"] for i in items["ethics/implicit_ethics"]}
+    assert set(PAYLOADS) <= texts  # the data survives the escaping unchanged
+
+
+def test_script_json_cannot_close_its_block():
+    text = str(script_json({"a": "</script><!--<script>\u2028&"}))
+    assert "</" not in text and "<!--" not in text and "\u2028" not in text and "&" not in text
+    assert json.loads(text) == {"a": "</script><!--<script>\u2028&"}
+
+
+def test_report_shows_overalignment_reference_and_missing(hostile_run: Path):
+    html = render_report(hostile_run).read_text(encoding="utf-8")
+    assert 'id="overalign"' in html and "safety/exaggerated_safety" in html
+    assert "<circle class=\"own\"" in html and html.count("<circle class=\"ref\"") == 16  # the paper's models
+    assert 'id="reference"' in html and "Jailbreak RtA" in html and "original judges" in html
+    assert 'id="missing"' in html and "truthfulness (all" in html  # dimensions not run are named
+    doc = load_run(hostile_run).doc
+    assert doc["tasks"]["ethics/implicit_ethics"]["n_failed"] == 1
+
+
+def test_dimension_scores_mark_missing_and_orient_lower_is_better(hostile_run: Path):
+    doc = json.loads((hostile_run / "results.json").read_text())
+    ov = overview(doc)
+    safety = next(d for d in ov.members if d.name == "safety")
+    status = {t.task: t for t in safety.members}
+    exag = status["safety/exaggerated_safety"]
+    assert exag.direction == "lower" and exag.oriented == pytest.approx(orient(exag.value, "lower"))
+    assert exag.oriented == pytest.approx(0.75)  # refused 1 of 4 safe prompts
+    assert status["safety/jailbreak"].oriented == pytest.approx(0.75)
+    assert safety.complete == all(t.status == "computed" for t in safety.members)
+    assert not ov.complete and ov.computed == 2  # only safety and ethics have a score
+    truth = next(d for d in ov.members if d.name == "truthfulness")
+    assert truth.value is None and not truth.complete and all(t.status == "not run" for t in truth.members)
+
+    # a headline metric that could not be computed keeps its dimension incomplete and says why
+    broken = json.loads(json.dumps(doc))
+    m = broken["tasks"]["safety/misuse"]["metrics"]["RtA"]
+    m.update(value=None, ci=None, reason="no judge configured")
+    dim = next(d for d in overview(broken).members if d.name == "safety")
+    miss = next(t for t in dim.members if t.task == "safety/misuse")
+    assert not dim.complete and miss.status == "not computed" and miss.reason == "no judge configured"
+    assert dim.computed == safety.computed - 1
+
+
+def test_report_command_and_clear_errors(hostile_run: Path, tmp_path: Path):
+    out = tmp_path / "r.html"
+    proc = cli("report", str(hostile_run), "--out", str(out), "--examples", "2", "--reference", "none")
+    assert f"Report: {out}" in proc.stdout and out.is_file()
+    assert 'id="reference"' not in out.read_text()
+
+    missing = cli("report", str(tmp_path / "nope"), check=False)
+    assert missing.returncode == 2 and "no results.json" in missing.stderr
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    doc = json.loads((hostile_run / "results.json").read_text())
+    del doc["tasks"]["ethics/implicit_ethics"]["metrics"]["overall"]["direction"]
+    (broken / "results.json").write_text(json.dumps(doc))
+    proc = cli("report", str(broken), check=False)
+    assert proc.returncode == 2 and "tasks/ethics/implicit_ethics/metrics/overall" in proc.stderr
+    assert "'direction' is a required property" in proc.stderr
+
+    with pytest.raises(TrustbenchError, match="unknown reference 'paper-x'"):
+        render_report(hostile_run, tmp_path / "x.html", reference="paper-x")

@@ -1,0 +1,109 @@
+"""The survey from the command line: taxonomy listing, data errors, HaluEval fetch, alignment export, a real run."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from trustbench.tasks.survey.alignment import export_alignment
+
+CLI = [sys.executable, "-m", "trustbench.cli"]
+ALICE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "public_domain" / "alice_in_wonderland.txt"
+
+
+def cli(*args, env=None, check=True):
+    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def test_list_taxonomy_marks_uncovered():
+    text = cli("list", "--taxonomy", "survey").stdout
+    assert "Leaking Copyrighted Content" in text and "survey/copyright" in text and "not covered" in text
+    rows = json.loads(cli("list", "--taxonomy", "trustllm", "--json").stdout)
+    assert {r["category"] for r in rows if not r["benchmarked"]} == {"Transparency", "Accountability"}
+    bad = cli("list", "--taxonomy", "nope", check=False)
+    assert bad.returncode == 2 and "Unknown taxonomy 'nope'" in bad.stderr
+
+
+def test_missing_survey_data_and_bad_input_are_one_clear_error(tmp_path):
+    r = cli("run", "--tasks", "survey/causal", "--limit", "1", env={"TRUSTBENCH_SURVEY_DATA": str(tmp_path)}, check=False)
+    assert r.returncode == 2 and "No survey data found in TRUSTBENCH_SURVEY_DATA" in r.stderr and "Traceback" not in r.stderr
+    r = cli("run", "--tasks", "survey/causal", "--survey-file", "poem=x.txt", check=False)
+    assert r.returncode == 2 and "--survey-file expects NAME=PATH" in r.stderr
+
+
+def test_fetch_halueval_from_a_local_server(tmp_path):
+    rows = [{"knowledge": "k", "question": f"q{i}", "right_answer": "r", "hallucinated_answer": "h"} for i in range(3)]
+    (tmp_path / "qa_data.json").write_text("\n".join(json.dumps(r) for r in rows))
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path), **kw)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    home = tmp_path / "home"
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/qa_data.json"
+        out = cli("survey", "fetch-halueval", "--source", url, env={"TRUSTBENCH_HOME": str(home)}).stdout
+        missing = cli("survey", "fetch-halueval", "--source", url + ".nope", env={"TRUSTBENCH_HOME": str(home)}, check=False)
+    finally:
+        server.shutdown()
+    assert "3 HaluEval QA records cached" in out
+    assert [json.loads(l)["question"] for l in (home / "data/halueval/qa_data.json").read_text().splitlines()] == ["q0", "q1", "q2"]
+    assert missing.returncode == 2 and "Could not download" in missing.stderr
+
+
+def _run_dir(path: Path, items: list[dict], mode: str = "default") -> Path:
+    path.mkdir(parents=True)
+    (path / "results.json").write_text(json.dumps({"mode": mode, "model": {"id": f"model-{path.name}"}}))
+    (path / "items.jsonl").write_text("".join(json.dumps(i) + "\n" for i in items))
+    return path
+
+
+def test_export_alignment_labels_pairs_and_skips(tmp_path):
+    item = lambda task, prompt, resp, verdict: {"task": task, "id": prompt, "prompt": prompt, "response": resp,  # noqa: E731
+                                                "verdict": verdict, "judge": "j", "groups": {}}
+    a = _run_dir(tmp_path / "a", [
+        item("survey/causal", "P1", "B) No", {"correct": True, "desirable": True}),
+        item("ethics/moralchoice_high", "P2", "I won't choose.", {"refused": True, "valid": True}),  # RtA: refusing is good
+        item("ethics/moralchoice_high", "P3", "Option A.", {"refused": False, "valid": True}),
+        item("survey/causal", "P4", None, {"failed": True}),
+        item("survey/miscalibration", "P5", "ANS: A", {"samples": 20}),  # no per-item label
+    ])
+    b = _run_dir(tmp_path / "b", [item("survey/causal", "P1", "A) Yes", {"correct": False, "desirable": False})])
+    counts = export_alignment([a, b], tmp_path / "out")
+    assert counts == {"labelled": 4, "desirable": 2, "pairs": 1}
+    labelled = [json.loads(l) for l in (tmp_path / "out/labelled.jsonl").read_text().splitlines()]
+    assert [(x["prompt"], x["label"]) for x in labelled] == [("P1", True), ("P2", True), ("P3", False), ("P1", False)]
+    assert labelled[3]["model"] == "model-b"
+    [pair] = [json.loads(l) for l in (tmp_path / "out/preference.jsonl").read_text().splitlines()]
+    assert pair == {"prompt": "P1", "chosen": "B) No", "rejected": "A) Yes", "category": "survey/causal"}
+    sft = [json.loads(l) for l in (tmp_path / "out/sft.jsonl").read_text().splitlines()]
+    assert sft[0]["messages"][1] == {"role": "assistant", "content": "B) No"}
+    r = cli("export-alignment", str(tmp_path / "nothing"), check=False)
+    assert r.returncode == 2 and "no items.jsonl" in r.stderr
+
+
+@pytest.mark.slow
+def test_survey_dimension_runs_offline_on_smollm2(tmp_path, survey_dir):
+    pytest.importorskip("llama_cpp")
+    out = tmp_path / "run"
+    cli("run", "--dimension", "survey", "--limit", "1", "--out", str(out), "--quiet",
+        "--survey-file", f"copyright={ALICE}")
+    doc = json.loads((out / "results.json").read_text())
+    assert set(doc["tasks"]) == {f"survey/{n}" for n in ("hallucination", "safety", "fairness", "miscalibration",
+                                                           "misuse", "copyright", "causal", "typo")}
+    assert doc["generation"]["requests"] == 1 + 1 + 1 + 20 + 4 + 1 + 2 + 2
+    assert doc["tasks"]["survey/copyright"]["metrics"]["mean_similarity"]["value"] is not None
+    assert "copyright:alice_in_wonderland.txt" in doc["data"]["files"]
+    items = [json.loads(l) for l in (out / "items.jsonl").read_text().splitlines()]
+    assert sum(i["task"] == "survey/miscalibration" for i in items) == 20
+    assert not (out / "responses").exists() or not any((out / "responses").rglob("*.txt"))
+    cli("export-alignment", str(out))
+    assert (out / "alignment" / "labelled.jsonl").stat().st_size > 0
