@@ -138,14 +138,26 @@ def test_llamacpp_abandoned_run_leaves_backend_usable(smollm):
     assert len(run(smollm, reqs(QUESTIONS[:2], max_tokens=8))) == 2
 
 
-def test_llamacpp_missing_file_is_clear(tmp_path):
+def test_llamacpp_file_errors_are_clear(tmp_path):
     pytest.importorskip("llama_cpp")
     with pytest.raises(TrustbenchError, match="GGUF model file not found"):
         load_backend(f"llamacpp:{tmp_path / 'none.gguf'}")
     bad = tmp_path / "bad.gguf"
     bad.write_bytes(b"not a gguf at all")
-    with pytest.raises(TrustbenchError, match="llama.cpp could not load"):
+    with pytest.raises(TrustbenchError, match="is not a GGUF file"):
         load_backend(f"llamacpp:{bad}")
+    bad.write_bytes(b"GGUF" + bytes(64))  # the right magic, broken inside: fails when the weights load
+    backend = load_backend(f"llamacpp:{bad}")
+    with pytest.raises(TrustbenchError, match="llama.cpp could not load"):
+        list(backend.generate(reqs(["Hi"])))
+
+
+def test_llamacpp_loads_weights_only_when_generating():
+    pytest.importorskip("llama_cpp")
+    backend = load_backend()
+    assert backend._ctx is None and list(backend.generate([])) == []  # a fully cached run costs no model load
+    assert backend._ctx is None
+    backend.close()
 
 
 # -- transformers ----------------------------------------------------------------------------------

@@ -107,6 +107,9 @@ def test_external_single_class_is_null_with_reason_in_compat():
     recs = [{"prompt": "p", "source": "covid", "answer": "SUPPORT"}] * 2
     r = result("truthfulness/misinformation_external", recs, ["Answer: Supports", "Supports."], compat=True)
     assert r["metrics"]["covid"]["value"] is None and "one class" in r["metrics"]["covid"]["reason"]
+    both = recs + [{"prompt": "p", "source": "climate", "answer": a} for a in ("SUPPORT", "REFUTE")]
+    avg = score("truthfulness/misinformation_external", both, ["Supports", "Supports", "Supports", "Refutes"], True)
+    assert avg["climate"] == 1.0 and avg["avg"] == 1.0  # the mean of the sources that have a value
     assert result("truthfulness/misinformation_external", recs, ["Answer: Supports", "Supports."],
                   compat=False)["metrics"]["covid"]["value"] == pytest.approx(0.5)  # F1 1 for SUPPORT, 0 for REFUTE
 

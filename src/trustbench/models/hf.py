@@ -56,26 +56,37 @@ class HFBackend(ModelBackend):
             device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
         self._torch, self.batch, self.device = torch, batch, device
         transformers.utils.logging.disable_progress_bar()  # trustbench shows its own progress
-        kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
+        self.name, self.dtype = name, dtype
+        self._kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
         try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(name, **kwargs)
-            self.model = transformers.AutoModelForCausalLM.from_pretrained(
-                name, dtype=dtype if dtype == "auto" else getattr(torch, dtype), **kwargs
-            )
-            self.model.to(device).eval()
-        except (OSError, ValueError, RuntimeError) as exc:
+            config = transformers.AutoConfig.from_pretrained(name, **self._kwargs)
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(name, **self._kwargs)
+        except (OSError, ValueError) as exc:
             raise TrustbenchError(f"hf:{name}: could not load the model: {exc}") from None
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        eos = self.model.generation_config.eos_token_id
-        if eos is None:
-            eos = self.tokenizer.eos_token_id
-        self.eos: set[int] = set(eos if isinstance(eos, list) else [eos]) - {None}
-        self.max_len = int(getattr(self.model.config, "max_position_embeddings", 0) or min(self.tokenizer.model_max_length, 1 << 20))
+        self.max_len = int(getattr(config, "max_position_embeddings", 0) or min(self.tokenizer.model_max_length, 1 << 20))
+        self.model: Any = None  # weights load on first use: a fully cached run never loads them
         local = Path(name).expanduser()
-        ident = f"#{_dir_digest(local)}" if local.is_dir() else f"@{getattr(self.model.config, '_commit_hash', None) or revision or 'main'}"
+        ident = f"#{_dir_digest(local)}" if local.is_dir() else f"@{getattr(config, '_commit_hash', None) or revision or 'main'}"
         self.id = f"hf:{name}{ident}" + ("" if dtype == "auto" else f",dtype={dtype}")
+
+    def _load(self) -> None:
+        if self.model is not None:
+            return
+        import transformers
+
+        torch = self._torch
+        try:
+            model = transformers.AutoModelForCausalLM.from_pretrained(
+                self.name, dtype=self.dtype if self.dtype == "auto" else getattr(torch, self.dtype), **self._kwargs)
+            self.model = model.to(self.device).eval()
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise TrustbenchError(f"hf:{self.name}: could not load the model: {exc}") from None
+        eos = model.generation_config.eos_token_id
+        eos = self.tokenizer.eos_token_id if eos is None else eos
+        self.eos: set[int] = set(eos if isinstance(eos, list) else [eos]) - {None}
 
     # -- prompt --------------------------------------------------------------------------------
     def _render(self, content: str) -> list[int]:
@@ -144,6 +155,9 @@ class HFBackend(ModelBackend):
             yield from self._batch(reqs[half:], prompts[half:])
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Response]]:
+        if requests:
+            self._load()
+
         def settings(r: Request) -> tuple[float, int]:
             return r.settings.temperature, r.settings.max_tokens
 

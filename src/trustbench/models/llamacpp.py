@@ -89,20 +89,29 @@ class LlamaCppBackend(ModelBackend):
         self.n_ctx, self.n_parallel, self.n_batch = ctx, parallel, batch
         # ctx changes how over-long prompts are cut, so it is part of the identity when not the default
         self.id = f"llamacpp:{self.path.name}#{file_digest(self.path)}" + (f",ctx={ctx}" if ctx != DEFAULT_CTX else "")
-        self._model = self._ctx = self._batch = None
+        with self.path.open("rb") as fh:
+            if fh.read(4) != b"GGUF":
+                raise TrustbenchError(f"{self.path} is not a GGUF file (llama.cpp models are .gguf)")
+        self._threads = threads or len(os.sched_getaffinity(0))
+        self._gpu_layers = gpu_layers
+        self._model = self._ctx = self._batch = None  # loaded on first use: a fully cached run never loads
+
+    def _load(self) -> None:
+        if self._ctx is not None:
+            return
+        ll, ctx, parallel = self._ll, self.n_ctx, self.n_parallel
         mparams = ll.llama_model_default_params()
-        mparams.n_gpu_layers = gpu_layers
+        mparams.n_gpu_layers = self._gpu_layers
         self._model = ll.llama_model_load_from_file(str(self.path).encode("utf-8"), mparams)
         if not self._model:
-            raise TrustbenchError(f"llama.cpp could not load {self.path} (not a GGUF model it supports?)")
+            raise TrustbenchError(f"llama.cpp could not load {self.path} (a GGUF model it does not support?)")
         self._vocab = ll.llama_model_get_vocab(self._model)
-        threads = threads or len(os.sched_getaffinity(0))
         cparams = ll.llama_context_default_params()
         cparams.n_ctx = ctx * parallel
-        cparams.n_batch = cparams.n_ubatch = batch
+        cparams.n_batch = cparams.n_ubatch = self.n_batch
         cparams.n_seq_max = parallel
         cparams.kv_unified = False  # one KV stream per sequence: attention only over its own cells
-        cparams.n_threads = cparams.n_threads_batch = threads
+        cparams.n_threads = cparams.n_threads_batch = self._threads
         cparams.no_perf = True
         self._ctx = ll.llama_init_from_model(self._model, cparams)
         if not self._ctx:
@@ -112,7 +121,7 @@ class LlamaCppBackend(ModelBackend):
             self.close()
             raise TrustbenchError(f"llama.cpp gave {ll.llama_n_ctx_seq(self._ctx)} KV cells per sequence, not {ctx}")
         self._memory = ll.llama_get_memory(self._ctx)
-        self._batch = ll.llama_batch_init(batch, 0, 1)
+        self._batch = ll.llama_batch_init(self.n_batch, 0, 1)
         self._pieces: dict[int, bytes] = {}
         self._template = self._chat_template()
 
@@ -138,6 +147,7 @@ class LlamaCppBackend(ModelBackend):
         )
 
     def tokenize(self, text: str, special: bool) -> list[int]:
+        self._load()
         data = text.encode("utf-8")
         add_bos = not special and bool(self._ll.llama_vocab_get_add_bos(self._vocab))
         cap = len(data) + 8
@@ -156,6 +166,7 @@ class LlamaCppBackend(ModelBackend):
         return piece
 
     def detokenize(self, tokens: Sequence[int]) -> str:
+        self._load()
         return b"".join(self._piece(t) for t in tokens).decode("utf-8", "replace")
 
     def _render(self, content: str) -> list[int]:
@@ -166,6 +177,7 @@ class LlamaCppBackend(ModelBackend):
 
     def prompt_tokens(self, prompt: str, max_tokens: int) -> list[int]:
         """Templated prompt tokens that leave room for the answer (at least half the context)."""
+        self._load()
         budget = self.n_ctx - min(max_tokens, self.n_ctx // 2)
         _, toks = fit_prompt(prompt, budget, self._render, lambda t: self.tokenize(t, special=False), self.detokenize)
         if len(toks) > budget:
@@ -224,6 +236,9 @@ class LlamaCppBackend(ModelBackend):
         return n
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Response]]:
+        if not requests:
+            return
+        self._load()
         ll = self._ll
         pending = deque(requests)
         slots: list[_Slot | None] = [None] * self.n_parallel

@@ -36,16 +36,22 @@ class VLLMBackend(ModelBackend):
                 f"vllm:{name} needs vLLM, which is not installed: pip install 'trustbench[vllm]' "
                 "(Linux with a CUDA GPU); or serve the model with `vllm serve` and use openai:MODEL@URL"
             ) from None
-        self._vllm = vllm
-        try:
-            self.llm = vllm.LLM(model=name, tensor_parallel_size=tp, dtype=dtype, max_model_len=max_model_len,
-                                gpu_memory_utilization=gpu_memory_utilization, trust_remote_code=trust_remote_code)
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise TrustbenchError(f"vllm:{name}: could not start the engine: {exc}") from None
-        self.tokenizer = self.llm.get_tokenizer()
-        self.max_len = int(self.llm.llm_engine.model_config.max_model_len)
+        self._vllm, self.name = vllm, name
+        self._args = dict(model=name, tensor_parallel_size=tp, dtype=dtype, max_model_len=max_model_len,
+                          gpu_memory_utilization=gpu_memory_utilization, trust_remote_code=trust_remote_code)
+        self.llm: Any = None  # the engine starts on first use: a fully cached run never starts it
         self.id = f"vllm:{name}" + ("" if dtype == "auto" else f",dtype={dtype}") + (
             f",max_model_len={max_model_len}" if max_model_len else "")
+
+    def _load(self) -> None:
+        if self.llm is not None:
+            return
+        try:
+            self.llm = self._vllm.LLM(**self._args)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise TrustbenchError(f"vllm:{self.name}: could not start the engine: {exc}") from None
+        self.tokenizer = self.llm.get_tokenizer()
+        self.max_len = int(self.llm.llm_engine.model_config.max_model_len)
 
     def _render(self, content: str) -> list[int]:
         text = self.tokenizer.apply_chat_template([{"role": "user", "content": content}], tokenize=False,
@@ -66,6 +72,8 @@ class VLLMBackend(ModelBackend):
                                          seed=None if s.seed is None else s.seed + s.n)
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Response]]:
+        if requests:
+            self._load()
         for i in range(0, len(requests), CHUNK):
             chunk = requests[i : i + CHUNK]
             chats = [[{"role": "user", "content": self._content(r.prompt, r.settings.max_tokens)}] for r in chunk]
@@ -73,3 +81,6 @@ class VLLMBackend(ModelBackend):
             for req, out in zip(chunk, outs):
                 done = out.outputs[0]
                 yield req, Response(text=done.text, tokens=len(done.token_ids))
+
+    def close(self) -> None:
+        self.llm = None

@@ -1,9 +1,10 @@
 """`trustbench compare`: a leaderboard across runs (HTML and Markdown), with ranks and significance.
 
-Significance between two runs on a task: a paired bootstrap over the items both runs scored (same item ids),
-when the headline metric is a mean over items (2,000 resamples of the per-item differences; significant when
-the 95% interval of the mean difference excludes 0). Otherwise (set-level metrics such as Pearson r or RS),
-the two 95% CIs are checked for overlap, which is conservative. Each cell says which test it used.
+Significance between two runs on a task: a paired bootstrap over the items both runs scored (same item ids,
+resampled together; the metric is recomputed on each draw), significant when the 95% interval of the
+difference excludes 0. Where that is impossible (a task this install does not know, runs in different scoring
+modes, fewer than 2 shared items) the two 95% CIs are checked for overlap instead, which is conservative.
+Each cell says which test it used.
 Dimension and overall scores are compared by overlap of their approximate intervals (see scores.py).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,13 +20,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core import Verdict
+from ..metrics import Metric
 from ..errors import TrustbenchError
 from ..reference import Reference, load_reference
-from .items import _per_item_fn
+from .items import task_metric, to_verdict
 from .run import Run
 from .scores import Score, overview
 
 N_BOOT = 2000
+N_BOOT_RECOMPUTE = 500
 
 
 @dataclass
@@ -65,8 +69,8 @@ class Comparison:
 
 
 def labels_for(runs: Sequence[Run]) -> list[str]:
-    """Model spec (or id) per run; the run directory's name is added where two runs would share a label."""
-    base = [r.doc["model"].get("spec") or r.model_id for r in runs]
+    """The shorter of model spec and id per run; the run directory's name is added where two runs would share one."""
+    base = [min((x for x in (r.doc["model"].get("spec"), r.model_id) if x), key=len) for r in runs]
     return [b if base.count(b) == 1 else f"{b} ({r.dir.name})" for b, r in zip(base, runs)]
 
 
@@ -78,28 +82,40 @@ def rank_rows(rows: list[Row], direction: str) -> list[Row]:
     return valued + [r for r in rows if r.value is None]
 
 
-def _item_values(run: Run, task_id: str, metric: str) -> dict[str, float]:
-    fn = _per_item_fn(task_id, metric, run.compat)
-    if fn is None:
-        return {}
-    out = {}
-    for rec in run.items_by_task.get(task_id, []):
-        if rec.get("verdict") is None:
-            continue
-        x = fn(Verdict(rec["id"], rec["verdict"], rec.get("judge") or "", rec.get("groups") or {}))
-        if x is not None:
-            out[rec["id"]] = float(x)
-    return out
+def _verdicts(run: Run, task_id: str) -> dict[str, Verdict]:
+    return {rec["id"]: to_verdict(rec) for rec in run.items_by_task.get(task_id, []) if rec.get("verdict") is not None}
 
 
-def paired_bootstrap(a: dict[str, float], b: dict[str, float], seed: int = 0) -> tuple[float, float] | None:
-    """95% interval of mean(a − b) over shared items; None with fewer than 2 shared items."""
+def paired_bootstrap(metric: Metric, a: dict[str, Verdict], b: dict[str, Verdict], seed: int = 0) -> tuple[float, float] | None:
+    """95% interval of metric(A) − metric(B), resampling the items both runs scored together.
+
+    A mean-over-items metric is resampled vectorised (2,000 draws); any other metric is recomputed on each
+    draw (500 draws). None with fewer than 2 shared items or when most draws leave the metric undefined.
+    """
     shared = sorted(set(a) & set(b))
     if len(shared) < 2:
         return None
-    diff = np.array([a[k] - b[k] for k in shared])
-    idx = np.random.default_rng(seed).integers(0, len(diff), size=(N_BOOT, len(diff)))
-    lo, hi = np.quantile(diff[idx].mean(axis=1), [0.025, 0.975])
+    rng = np.random.default_rng(seed)
+    if metric.per_item is not None:
+        pairs = [(metric.per_item(a[k]), metric.per_item(b[k])) for k in shared]
+        diff = np.array([x - y for x, y in pairs if x is not None and y is not None], dtype=float)
+        if len(diff) < 2:
+            return None
+        stats = diff[rng.integers(0, len(diff), size=(N_BOOT, len(diff)))].mean(axis=1)
+    else:
+        va, vb, draws = [a[k] for k in shared], [b[k] for k in shared], []
+        for _ in range(N_BOOT_RECOMPUTE):
+            idx = rng.integers(0, len(shared), size=len(shared))
+            try:
+                x, y = metric.compute([va[i] for i in idx]), metric.compute([vb[i] for i in idx])
+            except (ValueError, ZeroDivisionError):
+                continue
+            if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
+                draws.append(x - y)
+        if len(draws) < N_BOOT_RECOMPUTE // 2:
+            return None
+        stats = np.array(draws)
+    lo, hi = np.quantile(stats, [0.025, 0.975])
     return float(lo), float(hi)
 
 
@@ -153,10 +169,10 @@ def _task_board(tid: str, metric: str, present: list[tuple[str, Run]], entries) 
     used = set()
 
     def pairs(upper: Row, lower: Row) -> str:
-        a = _item_values(by_label[upper.label], tid, metric)
-        b = _item_values(by_label[lower.label], tid, metric)
-        if a and b:
-            ci = paired_bootstrap(a, b)
+        run_a, run_b = by_label[upper.label], by_label[lower.label]
+        m = task_metric(tid, metric, run_a.compat)
+        if m is not None and run_a.compat == run_b.compat:
+            ci = paired_bootstrap(m, _verdicts(run_a, tid), _verdicts(run_b, tid))
             if ci is not None:
                 used.add("paired")
                 return "significant (paired bootstrap)" if ci[0] > 0 or ci[1] < 0 else "n.s. (paired bootstrap)"

@@ -5,19 +5,24 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ..core import Verdict
+from ..metrics import Metric
 
 TEXT_LIMIT = 4000  # characters of prompt/response kept per item in a report (the run dir keeps everything)
 
 
-def _per_item_fn(task_id: str, metric_name: str, compat: bool):
-    """The headline metric's per-item function from the registry, or None (unknown task, set-level metric)."""
+def task_metric(task_id: str, metric_name: str, compat: bool) -> Metric | None:
+    """The registered metric behind a results.json entry, or None (task or metric unknown to this install)."""
     from ..tasks import registry
 
     task = registry().get(task_id)
     if task is None:
         return None
-    metric = next((m for m in task.metrics(compat) if m.name == metric_name), None)
-    return None if metric is None else metric.per_item
+    return next((m for m in task.metrics(compat) if m.name == metric_name), None)
+
+
+def to_verdict(rec: Mapping[str, Any]) -> Verdict:
+    """An items.jsonl record's verdict as the metrics see it."""
+    return Verdict(rec["id"], rec["verdict"], rec.get("judge") or "", rec.get("groups") or {})
 
 
 def item_outcome(rec: Mapping[str, Any], per_item, direction: str) -> tuple[int, float, str]:
@@ -29,7 +34,7 @@ def item_outcome(rec: Mapping[str, Any], per_item, direction: str) -> tuple[int,
         return 1, 0.0, "invalid"
     if per_item is not None:
         try:
-            x = per_item(Verdict(rec["id"], verdict, rec.get("judge") or "", rec.get("groups") or {}))
+            x = per_item(to_verdict(rec))
         except (KeyError, TypeError, ValueError):
             x = None
         if x is not None:
@@ -52,7 +57,8 @@ def worst_items(task_id: str, result: Mapping[str, Any], items: Sequence[Mapping
                 k: int) -> list[dict[str, Any]]:
     """Up to k items, worst first by the headline metric, as plain dicts for the report."""
     metric = result["metrics"][result["headline"]]
-    fn = _per_item_fn(task_id, result["headline"], compat)
+    metric_def = task_metric(task_id, result["headline"], compat)
+    fn = None if metric_def is None else metric_def.per_item
     ranked = []
     for rec in items:
         severity, score, status = item_outcome(rec, fn, metric["direction"])

@@ -8,7 +8,7 @@ from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from ..core import Response, Sample, Verdict
 from ..judges import Judgement
-from ..metrics import Metric, mean_metric
+from ..metrics import Metric, MetricUndefined, mean_metric
 from ..metrics.core import Direction
 from .base import ScoringContext, Task, text_of
 
@@ -119,8 +119,14 @@ def in_group(key: str, value: str, item: Callable[[Verdict], float | None]) -> C
 def mean_of(name: str, parts: Sequence[Metric], description: str, headline: bool = True) -> Metric:
     """Unweighted mean of sub-metrics that have a value (the original averages its per-source scores)."""
 
+    def value(m: Metric, vs: Sequence[Verdict]) -> float | None:
+        try:
+            return m.compute(vs)
+        except MetricUndefined:
+            return None
+
     def compute(vs: Sequence[Verdict]) -> float | None:
-        vals = [x for x in (m.compute(vs) for m in parts) if x is not None]
+        vals = [x for x in (value(m, vs) for m in parts) if x is not None]
         return sum(vals) / len(vals) if vals else None
 
     return Metric(name, compute, headline=headline, description=description)
