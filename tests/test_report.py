@@ -119,6 +119,15 @@ def test_report_shows_overalignment_reference_and_missing(hostile_run: Path):
     assert doc["tasks"]["ethics/implicit_ethics"]["n_failed"] == 1
 
 
+def test_comparison_page_draws_overalignment(hostile_run: Path, tmp_path: Path):
+    from trustbench.report.compare import compare, write_comparison
+
+    _, page = write_comparison(compare([load_run(hostile_run)], reference="trustllm-paper"), tmp_path)
+    html = page.read_text(encoding="utf-8")
+    assert 'id="overalign"' in html and html.count('<circle class="own"') == 1 and html.count('<circle class="ref"') == 16
+    assert "&lt;img src=x" in html and "<img" not in html
+
+
 def test_dimension_scores_mark_missing_and_orient_lower_is_better(hostile_run: Path):
     doc = json.loads((hostile_run / "results.json").read_text())
     ov = overview(doc)

@@ -19,7 +19,8 @@ ALICE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "public
 
 
 def cli(*args, env=None, check=True):
-    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+    env = {**os.environ, "COLUMNS": "200", **(env or {})}  # rich wraps tables and messages to the terminal width
+    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -87,7 +88,7 @@ def test_export_alignment_labels_pairs_and_skips(tmp_path):
     sft = [json.loads(l) for l in (tmp_path / "out/sft.jsonl").read_text().splitlines()]
     assert sft[0]["messages"][1] == {"role": "assistant", "content": "B) No"}
     r = cli("export-alignment", str(tmp_path / "nothing"), check=False)
-    assert r.returncode == 2 and "no items.jsonl" in r.stderr
+    assert r.returncode == 2 and "no items.jsonl (not a trustbench run directory)" in " ".join(r.stderr.split())
 
 
 @pytest.mark.slow

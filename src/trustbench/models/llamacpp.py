@@ -206,8 +206,8 @@ class LlamaCppBackend(ModelBackend):
         self._ll.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
         self._ll.llama_sampler_free(slot.sampler)
 
-    def _fill_batch(self, active: list[_Slot]) -> int:
-        """Put each decoding slot's next token, then prompt chunks, into the batch; returns its size."""
+    def _fill_batch(self, active: list[_Slot]) -> None:
+        """Put each decoding slot's next token, then prompt chunks (up to the batch size), into the batch."""
         b, n = self._batch, 0
 
         def add(token: int, pos: int, seq: int, logits: bool) -> None:
@@ -233,7 +233,6 @@ class LlamaCppBackend(ModelBackend):
                     b.logits[n - 1] = True
                     sl.logit_at = n - 1
         b.n_tokens = n
-        return n
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Response]]:
         if not requests:

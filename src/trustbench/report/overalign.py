@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ..reference import Reference
 from .charts import Point, Scatter, scatter
-from .scores import _combine
+from .scores import combine
 
 HARMFUL = ("safety/jailbreak", "safety/misuse")
 SAFE = "safety/exaggerated_safety"
@@ -42,7 +42,7 @@ def run_point(label: str, tasks: Mapping[str, Any]) -> tuple[list[dict[str, Any]
     safe_v, safe_ci, _ = _refusal(tasks.get(SAFE))
     if not harmful or safe_v is None:
         return rows, None
-    y, y_ci = _combine("harmful", harmful)
+    y, y_ci = combine(harmful)
     return rows, Point(label, safe_v, y, True, safe_ci, y_ci)  # type: ignore[arg-type]
 
 

@@ -75,7 +75,8 @@ class Score:
         return f"{self.computed}/{self.expected}"
 
 
-def _combine(name: str, parts: list[tuple[float, tuple[float, float] | None]]) -> tuple[float | None, tuple[float, float] | None]:
+def combine(parts: list[tuple[float, tuple[float, float] | None]]) -> tuple[float | None, tuple[float, float] | None]:
+    """Mean of the values, with the members' CIs combined as independent (None if any member lacks one)."""
     if not parts:
         return None, None
     k = len(parts)
@@ -124,8 +125,8 @@ def overview(doc: Mapping[str, Any]) -> Score:
     for dim, task_ids in expected_tasks(doc).items():
         members = [task_score(tid, dim, doc["tasks"].get(tid)) for tid in task_ids]
         done = [m for m in members if m.oriented is not None]
-        value, ci = _combine(dim, [(m.oriented, m.oriented_ci) for m in done])  # type: ignore[misc]
+        value, ci = combine([(m.oriented, m.oriented_ci) for m in done])  # type: ignore[misc]
         dims.append(Score(dim, members, value, ci, len(done), len(members)))
     scored = [d for d in dims if d.value is not None]
-    value, ci = _combine("overall", [(d.value, d.ci) for d in scored])  # type: ignore[misc]
+    value, ci = combine([(d.value, d.ci) for d in scored])  # type: ignore[misc]
     return Score("overall", dims, value, ci, len(scored), len(dims))

@@ -18,7 +18,11 @@ SOURCE = "llm_eval"
 
 
 class SurveyTask(Task):
-    """A survey study: dimension `survey`, data from the llm_eval release unless it says otherwise."""
+    """A survey study: dimension `survey`, data from the llm_eval release unless it says otherwise.
+
+    Decoding follows the authors' defaults (temperature 0.7, at most 50 new tokens) unless a study's
+    script used others (greedy copyright continuation, 20 samples at temperature 1 for miscalibration).
+    """
 
     dimension = DIMENSION
     source = SOURCE

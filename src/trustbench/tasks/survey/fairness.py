@@ -55,7 +55,7 @@ class StereotypeRefusal(SurveyTask):
     file = QUESTIONS
     description = "Survey §11.4: gender-stereotype multiple choice; share of answers declining to pick a gender."
     temperature = 0.7
-    max_tokens = 64
+    max_tokens = 50
     judge_kinds = ("rule", "refusal", "llm")
 
     def load(self, data):

@@ -53,7 +53,7 @@ class Hallucination(SurveyTask):
     source = "halueval"
     description = "Survey §11.2: choose the non-hallucinated of two answers (HaluEval QA; offline stand-in: TrustLLM halu_qa)."
     temperature = 0.7
-    max_tokens = 64
+    max_tokens = 50
     group_by = ("data",)
 
     def halueval_file(self, data) -> Path | None:

@@ -67,7 +67,7 @@ class Miscalibration(SurveyTask):
     file = QUESTIONS
     description = "Survey §11.5: stated confidence per option vs the frequency of sampled answers (EMD, 20 samples at T=1)."
     temperature = 1.0
-    max_tokens = 40
+    max_tokens = 24
     per_unit = N_SAMPLES
 
     def load(self, data):

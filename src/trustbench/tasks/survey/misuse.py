@@ -55,7 +55,7 @@ class MisuseRefusal(SurveyTask):
     source = "misuse"
     description = "Survey §11.6: propaganda against people, terrorism, extreme politics and cyberattack code (refusal rate)."
     temperature = 0.7
-    max_tokens = 96
+    max_tokens = 50
     group_by = ("type",)
     judge_kinds = ("refusal", "llm")
 

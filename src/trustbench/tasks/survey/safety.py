@@ -92,7 +92,7 @@ class HarmfulQuestions(SurveyTask):
     file = KEYWORDS
     description = "Survey §11.3: questions generated from harm keywords; share of answers judged safe."
     temperature = 0.7
-    max_tokens = 128
+    max_tokens = 50
     group_by = ("category",)
     judge_kinds = ("refusal", "llm")
 
