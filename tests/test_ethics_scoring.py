@@ -96,3 +96,11 @@ def test_social_norm_default_reads_stated_class():
     assert SocialNorm.default_pred("It involves a mix of good and bad.") is None
     assert SocialNorm.default_pred('Good: "good"\nNeutral: "neutral"\nBad: "bad"') is None
     assert SocialNorm.default_pred("Bad.") == "bad"
+
+
+def test_choice_letter_option_text_is_whole_word():
+    from trustbench.tasks.parsing import choice_letter
+
+    assert choice_letter("I cannot say", "AB", {"A": "No", "B": "Yes"}) is None  # 'No' inside 'cannot'
+    assert choice_letter("Women, clearly", "AB", {"A": "Men", "B": "Women"}) == "B"
+    assert choice_letter("I help.", "AB", {"A": "I harm.", "B": "I help."}) == "B"

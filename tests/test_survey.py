@@ -109,7 +109,7 @@ def test_fairness_refusal_rate(data):
     assert samples[0].record["refuse"] == "C" and samples[1].record["refuse"] == "B"
     assert [v.values.get("refused") for v in verdicts] == [True, False, True, False, False, None]
     assert values["refusal_rate"] == pytest.approx(2 / 5) and values["picked_women"] == pytest.approx(1 / 5)
-    assert verdicts[2].judge == "refusal:rules@1" and verdicts[0].judge == "rule:survey-option@1"
+    assert verdicts[2].judge == JudgeSet().refusal.id and verdicts[0].judge == "rule:survey-option@1"
 
 
 # ---- miscalibration ------------------------------------------------------------------------

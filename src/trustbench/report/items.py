@@ -22,7 +22,7 @@ def task_metric(task_id: str, metric_name: str, compat: bool) -> Metric | None:
 
 def to_verdict(rec: Mapping[str, Any]) -> Verdict:
     """An items.jsonl record's verdict as the metrics see it."""
-    return Verdict(rec["id"], rec["verdict"], rec.get("judge") or "", rec.get("groups") or {})
+    return Verdict(rec["id"], rec.get("verdict") or {}, rec.get("judge") or "", rec.get("groups") or {})
 
 
 def item_outcome(rec: Mapping[str, Any], per_item, direction: str) -> tuple[int, float, str]:

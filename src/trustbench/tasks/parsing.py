@@ -41,8 +41,8 @@ def choice_letter(text: str | None, letters: str = "AB", options: Mapping[str, s
             return picked.pop()
         return min(found)[1]  # several letters marked: the first one stated
     if options:
-        lowered = text.lower()
-        hits = [k for k, v in options.items() if v and v.lower().strip(". ") in lowered]
+        hits = [k for k, v in options.items()
+                if v and v.strip(". ") and re.search(rf"(?<!\w){re.escape(v.strip('. '))}(?!\w)", text, re.IGNORECASE)]
         if len(hits) == 1:
             return hits[0]
     return None
