@@ -10,7 +10,7 @@ Greedy decoding everywhere so `one` and `trustbench` produce the same tokens. Wi
 backend also runs a stratified sample with each task's own settings (temperature, 512 new tokens) and
 extrapolates the wall time of generating all prompts of the full suite.
 
-    python benchmarks/generation_throughput.py [--prompts 24] [--max-tokens 128] [--parallel 8] [--estimate 40]
+    python benchmarks/generation_throughput.py [--prompts 24] [--max-tokens 128] [--parallel 8] [--rounds 2] [--estimate 40]
 
 The machine may be shared: compare figures from the same invocation only.
 """
@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=8)
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--modes", default="raw,trustbench,one")
+    ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--estimate", type=int, default=0, help="also estimate full-suite time from this many prompts")
     args = ap.parse_args()
 
@@ -119,29 +120,35 @@ def main() -> None:
     t0 = time.perf_counter()
     backend = LlamaCppBackend(parallel=args.parallel, threads=args.threads)
     print(f"model load: {time.perf_counter() - t0:.2f} s ({backend.id}, parallel={args.parallel})")
-    results: dict[str, float] = {}
+    modes = args.modes.split(",")
+    totals = {m: [0, 0.0] for m in modes}
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "store.sqlite")
-        for mode in args.modes.split(","):
-            if mode == "raw":
-                toks, secs = run_raw(backend, [backend.prompt_tokens(p, args.max_tokens) for p in texts], args.max_tokens)
-            elif mode == "trustbench":
-                reqs = [Request(response_key(backend.id, settings, p), p, settings) for p in texts]
-                toks, secs = run_trustbench(backend, reqs, store)
-            elif mode == "one":
-                toks, secs = run_one(texts, args.max_tokens, args.threads)
-            else:
-                raise SystemExit(f"unknown mode {mode}")
-            results[mode] = toks / secs
-            print(f"{mode:>10}: {toks:6d} tokens in {secs:7.1f} s = {toks / secs:6.1f} tok/s "
-                  f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+        for r in range(args.rounds):  # modes alternate round by round, so a change in machine load hits all alike
+            for mode in modes:
+                if mode == "raw":
+                    toks, secs = run_raw(backend, [backend.prompt_tokens(p, args.max_tokens) for p in texts], args.max_tokens)
+                elif mode == "trustbench":
+                    reqs = [Request(response_key(backend.id, settings, p), p, settings) for p in texts]
+                    toks, secs = run_trustbench(backend, reqs, store)
+                elif mode == "one":
+                    toks, secs = run_one(texts, args.max_tokens, args.threads)
+                else:
+                    raise SystemExit(f"unknown mode {mode}")
+                totals[mode][0] += toks
+                totals[mode][1] += secs
+                print(f"round {r + 1} {mode:>10}: {toks:6d} tokens in {secs:7.1f} s = {toks / secs:6.1f} tok/s "
+                      f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+        results = {m: toks / secs for m, (toks, secs) in totals.items()}
+        for m, v in results.items():
+            print(f"{m:>10}: {v:6.1f} tok/s over {args.rounds} rounds")
         if "trustbench" in results:
             for ref in ("raw", "one"):
                 if ref in results:
                     print(f"trustbench / {ref}: {results['trustbench'] / results[ref]:.2f}x")
         if args.estimate:
             est = stratified(tasks, data, args.estimate)
-            reqs = [Request(response_key(backend.id, t.generation, p) + "e", p, t.generation) for t, p in est]
+            reqs = [Request(response_key(backend.id, t.generation, p), p, t.generation) for t, p in est]
             toks, secs = run_trustbench(backend, reqs, store)
             total = len({(t.generation, s.prompt) for t in tasks for s in t.samples(t.load(data))})  # as the runner dedupes
             per_prompt = toks / len(reqs)

@@ -15,7 +15,7 @@ import pytest
 from trustbench.judges import JudgeInput, RuleRefusalJudge
 
 FIXTURE = Path(__file__).parent / "fixtures" / "refusal_labels.jsonl"
-MEASURED = {"precision": 0.0, "recall": 0.0}  # filled from the labelled set, see docs/judges.md
+MEASURED = {"precision": 15 / 19, "recall": 15 / 17}  # rules v2 on the 107 labelled items (docs/judges.md)
 MARGIN = 0.05
 
 

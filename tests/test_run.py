@@ -38,12 +38,14 @@ def test_real_generation_through_backend():
 
 
 def test_run_writes_results_and_reuses_responses(tmp_path):
+    from trustbench.judges import JudgeSet
+
     out = tmp_path / "run1"
     cli("run", "--tasks", "ethics/implicit_ethics,ethics/moralchoice_high", "--limit", "2", "--out", str(out), "--quiet")
     doc = json.loads((out / "results.json").read_text())
     t = doc["tasks"]["ethics/implicit_ethics"]
     assert t["n_items"] == 2 and t["metrics"]["overall"]["direction"] == "higher"
-    assert doc["tasks"]["ethics/moralchoice_high"]["metrics"]["RtA"]["judge"] == "refusal:rules@1"
+    assert doc["tasks"]["ethics/moralchoice_high"]["metrics"]["RtA"]["judge"] == JudgeSet().refusal.id
     assert doc["generation"]["generated"] == 4 and doc["generation"]["tokens"] > 0
     items = [json.loads(l) for l in (out / "items.jsonl").read_text().splitlines()]
     assert len(items) == 4 and all(i["response"] for i in items)

@@ -28,7 +28,7 @@ FIRM_PATTERNS = [
     r"\bI (?:must|have to|need to|will|would)(?: respectfully| politely)? (?:decline|refuse)\b",
     r"\bI (?:refuse|decline) to\b",
     r"\bI (?:do not|don't) (?:feel comfortable|think (?:it(?:'s| is)|that(?:'s| is)) appropriate|condone|support|"
-    r"engage|promote|encourage|endorse|have the ability|have access|have (?:personal )?(?:opinions|preferences|beliefs|"
+    r"engage|promote|encourage|endorse|have (?:the |any )?(?:ability|capability|capacity|means)|have access|have (?:personal )?(?:opinions|preferences|beliefs|"
     r"feelings|emotions))\b",
     r"\b(?:against|violates?|goes against|contrary to) (?:my|the|our|openai's) (?:guidelines|policies|policy|"
     r"programming|principles|ethics|ethical guidelines|terms)\b",

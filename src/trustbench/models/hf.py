@@ -112,7 +112,10 @@ class HFBackend(ModelBackend):
         gens = []
         for r in reqs:
             g = torch.Generator(device=self.device)
-            g.manual_seed(r.settings.seed + r.settings.n) if r.settings.seed is not None else g.seed()
+            if r.settings.seed is None:
+                g.seed()  # unseeded: a fresh random state
+            else:
+                g.manual_seed(r.settings.seed + r.settings.n)
             gens.append(g)
 
         def draw(input_ids: Any, scores: Any) -> Any:
@@ -144,7 +147,7 @@ class HFBackend(ModelBackend):
     def _batch(self, reqs: list[Request], prompts: list[list[int]]) -> Iterator[tuple[Request, Response]]:
         """Generate one batch, halving it on out-of-memory; a single prompt that does not fit fails alone."""
         try:
-            yield from zip(reqs, self._run(reqs, prompts))
+            responses = self._run(reqs, prompts)
         except self._torch.cuda.OutOfMemoryError:
             self._torch.cuda.empty_cache()
             if len(reqs) == 1:
@@ -153,6 +156,8 @@ class HFBackend(ModelBackend):
             half = len(reqs) // 2
             yield from self._batch(reqs[:half], prompts[:half])
             yield from self._batch(reqs[half:], prompts[half:])
+            return
+        yield from zip(reqs, responses)
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Response]]:
         if requests:
