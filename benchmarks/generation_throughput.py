@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from trustbench.core import GenerationSettings, Request
 from trustbench.data import DataDir, resolve_data_dir
-from trustbench.models.llamacpp import LlamaCppBackend, smollm2_path
+from trustbench.models.llamacpp import LlamaCppBackend, default_threads, smollm2_path
 from trustbench.store import Store, response_key
 from trustbench.tasks import Task, default_tasks
 
@@ -104,7 +105,7 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=24)
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--parallel", type=int, default=8)
-    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--threads", type=int, default=default_threads())
     ap.add_argument("--modes", default="raw,trustbench,one")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--estimate", type=int, default=0, help="also estimate full-suite time from this many prompts")
@@ -122,6 +123,7 @@ def main() -> None:
     print(f"model load: {time.perf_counter() - t0:.2f} s ({backend.id}, parallel={args.parallel})")
     modes = args.modes.split(",")
     totals = {m: [0, 0.0] for m in modes}
+    rates: dict[str, list[float]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "store.sqlite")
         for r in range(args.rounds):  # modes alternate round by round, so a change in machine load hits all alike
@@ -137,15 +139,18 @@ def main() -> None:
                     raise SystemExit(f"unknown mode {mode}")
                 totals[mode][0] += toks
                 totals[mode][1] += secs
+                rates[mode].append(toks / secs)
                 print(f"round {r + 1} {mode:>10}: {toks:6d} tokens in {secs:7.1f} s = {toks / secs:6.1f} tok/s "
                       f"(load average {os.getloadavg()[0]:.1f})", flush=True)
-        results = {m: toks / secs for m, (toks, secs) in totals.items()}
+        results = {m: statistics.median(v) for m, v in rates.items()}
         for m, v in results.items():
-            print(f"{m:>10}: {v:6.1f} tok/s over {args.rounds} rounds")
+            print(f"{m:>10}: median {v:6.1f} tok/s, best {max(rates[m]):6.1f}, overall {totals[m][0] / totals[m][1]:6.1f} "
+                  f"over {args.rounds} rounds")
         if "trustbench" in results:
             for ref in ("raw", "one"):
                 if ref in results:
-                    print(f"trustbench / {ref}: {results['trustbench'] / results[ref]:.2f}x")
+                    print(f"trustbench / {ref}: {results['trustbench'] / results[ref]:.2f}x by median, "
+                          f"{max(rates['trustbench']) / max(rates[ref]):.2f}x by best round")
         if args.estimate:
             est = stratified(tasks, data, args.estimate)
             reqs = [Request(response_key(backend.id, t.generation, p), p, t.generation) for t, p in est]

@@ -4,7 +4,8 @@
 
     smollm2                        the embedded default (SmolLM2-135M-Instruct GGUF, llama.cpp in-process)
     llamacpp:PATH.gguf             any GGUF file; options ctx (KV cells per sequence, default 4096),
-                                   parallel (sequences decoded together, 8), threads, batch (512), gpu_layers
+                                   parallel (sequences decoded together, 8), threads (default: cores not busy
+                                   with other work), batch (512), gpu_layers
     hf:NAME_OR_PATH                any transformers causal LM (hub name or local folder); options
                                    dtype (auto|float32|float16|bfloat16), device (auto|cpu|cuda|cuda:1|mps),
                                    batch (prompts per forward pass, 8), revision, trust_remote_code
