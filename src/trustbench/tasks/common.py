@@ -125,11 +125,14 @@ def mean_of(name: str, parts: Sequence[Metric], description: str, headline: bool
         except MetricUndefined:
             return None
 
-    def compute(vs: Sequence[Verdict]) -> float | None:
-        vals = [x for x in (value(m, vs) for m in parts) if x is not None]
+    def combine(values: list[float | None]) -> float | None:
+        vals = [x for x in values if x is not None]
         return sum(vals) / len(vals) if vals else None
 
-    return Metric(name, compute, headline=headline, description=description)
+    def compute(vs: Sequence[Verdict]) -> float | None:
+        return combine([value(m, vs) for m in parts])
+
+    return Metric(name, compute, headline=headline, description=description, parts=tuple(parts), combine=combine)
 
 
 def invalid_rate() -> Metric:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 
+@lru_cache(maxsize=32)
 def _marker_patterns(letters: str) -> list[re.Pattern[str]]:
     L = f"[{letters}]"
     return [
@@ -41,11 +43,24 @@ def choice_letter(text: str | None, letters: str = "AB", options: Mapping[str, s
             return picked.pop()
         return min(found)[1]  # several letters marked: the first one stated
     if options:
-        hits = [k for k, v in options.items()
-                if v and v.strip(". ") and re.search(rf"(?<!\w){re.escape(v.strip('. '))}(?!\w)", text, re.IGNORECASE)]
+        hits = [k for k, v in options.items() if v and contains_phrase(text, v.strip(". "))]
         if len(hits) == 1:
             return hits[0]
     return None
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whole-word, case-insensitive containment without compiling a regex per phrase (hot in scoring)."""
+    if not phrase:
+        return False
+    hay, needle = text.lower(), phrase.lower()
+    start = hay.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        if (start == 0 or not hay[start - 1].isalnum()) and (end == len(hay) or not hay[end].isalnum()):
+            return True
+        start = hay.find(needle, start + 1)
+    return False
 
 
 def first_of(text: str | None, phrases: Sequence[str], flags: int = re.IGNORECASE) -> str | None:
