@@ -40,8 +40,10 @@ def test_real_generation_through_backend():
 def test_run_writes_results_and_reuses_responses(tmp_path):
     from trustbench.judges import JudgeSet
 
+    env = {**os.environ, "TRUSTBENCH_HOME": str(tmp_path / "home")}  # a fresh store: other tests cache these prompts
     out = tmp_path / "run1"
-    cli("run", "--tasks", "ethics/implicit_ethics,ethics/moralchoice_high", "--limit", "2", "--out", str(out), "--quiet")
+    cli("run", "--tasks", "ethics/implicit_ethics,ethics/moralchoice_high", "--limit", "2", "--out", str(out), "--quiet",
+        env=env)
     doc = json.loads((out / "results.json").read_text())
     t = doc["tasks"]["ethics/implicit_ethics"]
     assert t["n_items"] == 2 and t["metrics"]["overall"]["direction"] == "higher"
@@ -55,7 +57,7 @@ def test_run_writes_results_and_reuses_responses(tmp_path):
     # run again in compat mode: nothing is generated, the trustllm object appears
     out2 = tmp_path / "run2"
     cli("run", "--tasks", "ethics/implicit_ethics,ethics/moralchoice_high", "--limit", "2", "--out", str(out2),
-        "--quiet", "--compat", "trustllm")
+        "--quiet", "--compat", "trustllm", env=env)
     doc2 = json.loads((out2 / "results.json").read_text())
     assert doc2["generation"]["generated"] == 0 and doc2["generation"]["cached"] == 4
     run_ethics = doc2["trustllm"]["run_ethics"]
@@ -64,7 +66,7 @@ def test_run_writes_results_and_reuses_responses(tmp_path):
 
     # the written responses re-score to the same numbers
     out3 = tmp_path / "run3"
-    cli("score", "--responses", str(out2 / "responses"), "--out", str(out3), "--compat", "trustllm")
+    cli("score", "--responses", str(out2 / "responses"), "--out", str(out3), "--compat", "trustllm", env=env)
     doc3 = json.loads((out3 / "results.json").read_text())
     assert doc3["trustllm"]["run_ethics"] == run_ethics
 
