@@ -87,7 +87,7 @@ def run(
     compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC, e.g. refusal=rules (repeatable)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-    config: Path = typer.Option(None, "--config", help="TOML file with [model] spec and [judges] per kind."),
+    config: Path = typer.Option(None, "--config", help="TOML file with a \\[model] spec and \\[judges] per kind."),
     survey_data: Path = typer.Option(None, "--survey-data", help="Survey (llm_eval) data directory (else TRUSTBENCH_SURVEY_DATA, else the cache)."),
     survey_file: list[str] = typer.Option(None, "--survey-file", help="NAME=PATH input of a survey study: halueval, copyright, misuse, safety (repeatable)."),
 ) -> None:
@@ -132,7 +132,7 @@ def score(
     compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC (repeatable)."),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids."),
-    config: Path = typer.Option(None, "--config", help="TOML file with [judges] per kind."),
+    config: Path = typer.Option(None, "--config", help="TOML file with \\[judges] per kind."),
 ) -> None:
     """Score responses generated elsewhere (the original TrustLLM toolkit's layout)."""
     from .config import store_path
