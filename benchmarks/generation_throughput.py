@@ -1,7 +1,9 @@
 """Generated tokens per second with the embedded llama.cpp model, three ways, on the same TrustLLM prompts:
 
-  raw        the engine alone: llama.cpp batched decoding of `parallel` sequences in lockstep, greedy, every
-             sequence generating exactly --max-tokens (what llama.cpp's batched-bench measures)
+  raw        the engine alone: llama.cpp batched decoding of `parallel` sequences in lockstep, greedy (what
+             llama.cpp's batched-bench measures); each sequence generates as many tokens as trustbench's
+             response to that prompt had (so both do the same prefill and decode work), or exactly
+             --max-tokens with --raw-fixed
   trustbench LlamaCppBackend (continuous batching, chat template, per-request samplers, EOG stops) with every
              response written to a SQLite store as the runner does
   one        one prompt at a time through llama-cpp-python's create_chat_completion, like the original toolkit
@@ -10,7 +12,7 @@ Greedy decoding everywhere so `one` and `trustbench` produce the same tokens. Wi
 backend also runs a stratified sample with each task's own settings (temperature, 512 new tokens) and
 extrapolates the wall time of generating all prompts of the full suite.
 
-    python benchmarks/generation_throughput.py [--prompts 24] [--max-tokens 128] [--parallel 8] [--rounds 2] [--estimate 40]
+    python benchmarks/generation_throughput.py [--prompts 24] [--max-tokens 128] [--parallel 8] [--rounds 2] [--estimate 40] [--raw-fixed]
 
 The machine may be shared: compare figures from the same invocation only.
 """
@@ -53,15 +55,16 @@ def run_trustbench(backend: LlamaCppBackend, reqs: list[Request], store: Store) 
     return tokens, time.perf_counter() - start
 
 
-def run_raw(backend: LlamaCppBackend, prompts: list[list[int]], max_tokens: int) -> tuple[int, float]:
-    """Bare llama.cpp batched decoding: groups of `parallel` prompts prefilled, then decoded in lockstep."""
+def run_raw(backend: LlamaCppBackend, prompts: list[list[int]], lengths: list[int]) -> tuple[int, float]:
+    """Bare llama.cpp batched decoding: groups of `parallel` prompts prefilled, then decoded in lockstep, each
+    sequence leaving the batch after its `lengths[i]` tokens."""
     import llama_cpp as ll
 
     b, ctx, par = backend._batch, backend._ctx, backend.n_parallel
     greedy = ll.llama_sampler_init_greedy()
     start, tokens = time.perf_counter(), 0
     for g in range(0, len(prompts), par):
-        group = prompts[g : g + par]
+        group, want = prompts[g : g + par], lengths[g : g + par]
         ll.llama_memory_clear(ll.llama_get_memory(ctx), True)
         nxt: list[int] = []
         for seq, toks in enumerate(group):  # prefill each prompt, chunked to the batch size
@@ -73,14 +76,16 @@ def run_raw(backend: LlamaCppBackend, prompts: list[list[int]], max_tokens: int)
                 b.n_tokens = len(chunk)
                 ll.llama_decode(ctx, b)
             nxt.append(ll.llama_sampler_sample(greedy, ctx, len(chunk) - 1))
-        for step in range(max_tokens - 1):
-            for seq, t in enumerate(nxt):
-                b.token[seq], b.pos[seq], b.n_seq_id[seq], b.logits[seq] = t, len(group[seq]) + step, 1, True
-                b.seq_id[seq][0] = seq
-            b.n_tokens = len(group)
+        for step in range(max(want) - 1):
+            live = [seq for seq in range(len(group)) if step + 1 < want[seq]]
+            for j, seq in enumerate(live):
+                b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = nxt[seq], len(group[seq]) + step, 1, True
+                b.seq_id[j][0] = seq
+            b.n_tokens = len(live)
             ll.llama_decode(ctx, b)
-            nxt = [ll.llama_sampler_sample(greedy, ctx, seq) for seq in range(len(group))]
-        tokens += len(group) * max_tokens
+            for j, seq in enumerate(live):
+                nxt[seq] = ll.llama_sampler_sample(greedy, ctx, j)
+        tokens += sum(want)
     ll.llama_sampler_free(greedy)
     ll.llama_memory_clear(ll.llama_get_memory(ctx), True)
     return tokens, time.perf_counter() - start
@@ -106,7 +111,8 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--parallel", type=int, default=8)
     ap.add_argument("--threads", type=int, default=default_threads())
-    ap.add_argument("--modes", default="raw,trustbench,one")
+    ap.add_argument("--modes", default="trustbench,raw,one")
+    ap.add_argument("--raw-fixed", action="store_true", help="raw generates exactly --max-tokens per prompt")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--estimate", type=int, default=0, help="also estimate full-suite time from this many prompts")
     args = ap.parse_args()
@@ -124,15 +130,19 @@ def main() -> None:
     modes = args.modes.split(",")
     totals = {m: [0, 0.0] for m in modes}
     rates: dict[str, list[float]] = {m: [] for m in modes}
+    lengths = [args.max_tokens] * len(texts)  # per-prompt tokens for raw: trustbench's, once it has run
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "store.sqlite")
         for r in range(args.rounds):  # modes alternate round by round, so a change in machine load hits all alike
             for mode in modes:
                 if mode == "raw":
-                    toks, secs = run_raw(backend, [backend.prompt_tokens(p, args.max_tokens) for p in texts], args.max_tokens)
+                    toks, secs = run_raw(backend, [backend.prompt_tokens(p, args.max_tokens) for p in texts], lengths)
                 elif mode == "trustbench":
                     reqs = [Request(response_key(backend.id, settings, p), p, settings) for p in texts]
                     toks, secs = run_trustbench(backend, reqs, store)
+                    if not args.raw_fixed:
+                        got = store.get_responses(r.key for r in reqs)
+                        lengths = [max(1, got[r.key].tokens) for r in reqs]
                 elif mode == "one":
                     toks, secs = run_one(texts, args.max_tokens, args.threads)
                 else:
