@@ -127,6 +127,9 @@ def main() -> None:
     t0 = time.perf_counter()
     backend = LlamaCppBackend(parallel=args.parallel, threads=args.threads)
     print(f"model load: {time.perf_counter() - t0:.2f} s ({backend.id}, parallel={args.parallel})")
+    prompt_tokens = sum(len(backend.prompt_tokens(p, args.max_tokens)) for p in texts)
+    print(f"prompt tokens (chat template included): {prompt_tokens}, {prompt_tokens / len(texts):.0f} per prompt; "
+          "on a CPU prefill costs about as much per token as batched decoding, so it bounds every speed-up")
     modes = args.modes.split(",")
     totals = {m: [0, 0.0] for m in modes}
     rates: dict[str, list[float]] = {m: [] for m in modes}

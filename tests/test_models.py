@@ -88,6 +88,36 @@ def test_llamacpp_batched_greedy_equals_one_at_a_time(smollm):
 
 
 @pytest.mark.slow
+def test_llamacpp_shared_prefixes_give_the_same_answers(smollm):
+    """Prompts sharing an instruction reuse its KV cells; the answers equal those of a fresh context each."""
+    stem = "Please answer the following question with a single word and no explanation. Here is the question: "
+    prompts = [stem + q for q in ("What colour is the sky?", "What colour is grass?", "What is frozen water?")]
+    prompts += [stem, stem + "What colour is the sky?"]  # a prompt that is another's prefix, and a repeat
+    fresh = {}
+    for r in reqs(prompts, max_tokens=12):  # one call per request: each starts from an empty KV cache
+        fresh.update(run(smollm, [r]))
+    shared = run(smollm, reqs(prompts, max_tokens=12))
+    assert shared == fresh
+    assert shared["k0"] == shared["k4"] and shared["k0"] != shared["k1"]
+    counts = []  # how much prefill the shared run skipped: KV cells kept when each request starts
+    original = smollm._start
+
+    def spy(req, seq, kept):
+        slot = original(req, seq, kept)
+        counts.append(slot.fed)
+        return slot
+
+    smollm._start = spy
+    try:
+        run(smollm, reqs(prompts * 3, max_tokens=4))
+    finally:
+        smollm._start = original
+    stem_tokens = len(smollm.prompt_tokens(stem, 4)) - 8  # less the template's closing tokens
+    assert counts[:smollm.n_parallel] == [0] * smollm.n_parallel  # the first requests find an empty cache
+    assert min(counts[smollm.n_parallel:]) >= stem_tokens  # every later one skips at least the shared stem
+
+
+@pytest.mark.slow
 def test_llamacpp_sampling_is_seeded_per_request(smollm):
     prompt = ["Write one sentence about the sea."]
     first = run(smollm, reqs(prompt * 4, temperature=1.0, max_tokens=20, seeds=[1, 2, 3, 1]))

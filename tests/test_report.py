@@ -16,6 +16,7 @@ from trustbench.errors import TrustbenchError
 from trustbench.report import load_run, render_report
 from trustbench.report.html import script_json
 from trustbench.report.scores import orient, overview
+from trustbench.taxonomy import coverage
 
 CLI = [sys.executable, "-m", "trustbench.cli"]
 
@@ -172,3 +173,15 @@ def test_report_command_and_clear_errors(hostile_run: Path, tmp_path: Path):
 
     with pytest.raises(TrustbenchError, match="unknown reference 'paper-x'"):
         render_report(hostile_run, tmp_path / "x.html", reference="paper-x")
+
+
+def test_report_shows_taxonomy_coverage(hostile_run: Path):
+    html = render_report(hostile_run).read_text(encoding="utf-8")
+    section = html[html.index('<section id="taxonomy">'):html.index('<section id="tasks">')]
+    ran = load_run(hostile_run).doc["tasks"]
+    assert len(coverage("survey", ran)) == 29
+    n_measured = sum(r["covered"] for r in coverage("survey", ran))
+    assert f"{n_measured} of 29 measured by this run" in section and 0 < n_measured < 29
+    assert 'href="#task-safety/jailbreak"' in section  # a measured sub-category links its task
+    assert "no trustbench task" in section and "not in this run" in section
+    assert "documented, not benchmarked" in section  # TrustLLM's transparency and accountability

@@ -108,3 +108,10 @@ def test_survey_dimension_runs_offline_on_smollm2(tmp_path, survey_dir):
     assert not (out / "responses").exists() or not any((out / "responses").rglob("*.txt"))
     cli("export-alignment", str(out))
     assert (out / "alignment" / "labelled.jsonl").stat().st_size > 0
+    # the report ranks the run among the survey authors' own released results, and compare can too
+    html = (out / "report.html").read_text(encoding="utf-8")
+    ref = html[html.index('<section id="reference">'):html.index('<section id="taxonomy">')]
+    assert "survey/causal · q1_accuracy" in ref and "Survey authors" in ref and "gpt-4" in ref
+    cmp = cli("compare", str(out), "--reference", "survey-published", "--out", str(tmp_path / "cmp"))
+    md = (tmp_path / "cmp" / "compare.md").read_text(encoding="utf-8")
+    assert "survey/typo · consistency" in md and "*(paper)*" in md, cmp.stdout

@@ -11,7 +11,8 @@ from rich.console import Console
 
 out = Console()
 
-REFERENCE_HELP = "Published figures to rank against ('trustllm-paper'), or 'none'."
+REFERENCE_HELP = ("Published figures to rank against: 'trustllm-paper', 'survey-published' (the survey authors' figures, "
+                  "from TRUSTBENCH_SURVEY_DATA), both comma-separated, or 'none'.")
 
 
 def _reference(value: str) -> str | None:

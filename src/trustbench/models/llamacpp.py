@@ -5,7 +5,13 @@ once per step for all of them, so throughput grows with the number of parallel s
 runs continuous batching: `parallel` slots each hold one request, a finished slot is refilled at once,
 and a new prompt is prefilled (in chunks) inside the same batches that advance the other slots. Every
 slot has its own sampler (greedy at temperature 0, else temperature + seeded draw) and its own KV stream
-of `ctx` cells, so results do not depend on which requests share a batch.
+of `ctx` cells, so results do not depend on which requests share a batch (up to the rounding differences
+llama.cpp's kernels have between batch shapes: a greedy answer can change in a late token).
+
+On a CPU, prefill dominates TrustLLM prompts (hundreds of prompt tokens for tens of answer tokens), and
+prompts share long prefixes: the chat template's system text, a task's instruction, a jailbreak template.
+So requests are taken in prompt order and a slot keeps the KV cells of its last prompt: the next request
+in that slot prefills only what follows the prefix the two prompts share.
 """
 
 from __future__ import annotations
@@ -208,15 +214,27 @@ class LlamaCppBackend(ModelBackend):
                 ll.LLAMA_DEFAULT_SEED if seed is None else seed & 0xFFFFFFFF))
         return chain
 
-    def _start(self, req: Request, seq: int) -> _Slot:
+    def _start(self, req: Request, seq: int, kept: list[int]) -> _Slot:
+        """A slot for `req` in sequence `seq`, whose KV stream still holds the prompt tokens `kept`."""
         s = req.settings
         toks = self.prompt_tokens(req.prompt, s.max_tokens)
         seed = None if s.seed is None else s.seed + s.n
-        return _Slot(req, seq, toks, self._sampler(s.temperature, seed), max(1, s.max_tokens))
+        shared = 0
+        for a, b in zip(kept, toks[:-1]):  # the last prompt token is always fed: its logits start the answer
+            if a != b:
+                break
+            shared += 1
+        self._ll.llama_memory_seq_rm(self._memory, seq, shared, -1)
+        return _Slot(req, seq, toks, self._sampler(s.temperature, seed), max(1, s.max_tokens), fed=shared, pos=shared)
 
-    def _free(self, slot: _Slot) -> None:
-        self._ll.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
+    def _free(self, slot: _Slot, keep_prompt: bool = False) -> list[int]:
+        """Release the slot; with keep_prompt a fully fed prompt stays in its KV stream for the next request."""
         self._ll.llama_sampler_free(slot.sampler)
+        if keep_prompt and slot.fed == len(slot.prompt):
+            self._ll.llama_memory_seq_rm(self._memory, slot.seq, len(slot.prompt), -1)
+            return slot.prompt
+        self._ll.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
+        return []
 
     def _fill_batch(self, active: list[_Slot]) -> None:
         """Put each decoding slot's next token, then prompt chunks (up to the batch size), into the batch."""
@@ -251,15 +269,17 @@ class LlamaCppBackend(ModelBackend):
             return
         self._load()
         ll = self._ll
-        pending = deque(requests)
+        ll.llama_memory_clear(self._memory, True)  # nothing kept from an earlier call (or from other users)
+        pending = deque(sorted(requests, key=lambda r: r.prompt))  # neighbours share prefixes
         slots: list[_Slot | None] = [None] * self.n_parallel
+        kept: list[list[int]] = [[] for _ in range(self.n_parallel)]  # prompt tokens each KV stream still holds
         try:
             while pending or any(slots):
                 for i in range(self.n_parallel):
                     while slots[i] is None and pending:
                         req = pending.popleft()
                         try:
-                            slots[i] = self._start(req, i)
+                            slots[i] = self._start(req, i, kept[i])
                         except (TrustbenchError, ValueError, UnicodeError) as exc:  # template or tokenizer refused it
                             yield req, Response(text=None, error=f"llama.cpp prompt: {exc}")
                 active = [sl for sl in slots if sl is not None]
@@ -278,7 +298,7 @@ class LlamaCppBackend(ModelBackend):
                         sl.out.append(tok)
                     if eog or len(sl.out) >= sl.max_tokens or sl.pos >= self.n_ctx:
                         slots[sl.seq] = None
-                        self._free(sl)
+                        kept[sl.seq] = self._free(sl, keep_prompt=True)
                         yield sl.req, Response(text=self.detokenize(sl.out), tokens=len(sl.out))
                     else:
                         sl.next_token = tok

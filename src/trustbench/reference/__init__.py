@@ -1,8 +1,10 @@
-"""Published figures to rank a run against: the TrustLLM paper's results for its 16 models.
+"""Published figures to rank a run against.
 
-The figures were transcribed from the paper's leaderboard tables and are mapped to trustbench task ids and
-metric names. They come from the original judges (GPT-4, Longformer, Perspective, OpenAI embeddings), so a
-rank against them is indicative: every view that shows them says so.
+`trustllm-paper`: the TrustLLM paper's results for its 16 models, transcribed from its leaderboard tables and
+mapped to trustbench task ids and metric names. They come from the original judges (GPT-4, Longformer,
+Perspective, OpenAI embeddings), so a rank against them is indicative: every view that shows them says so.
+`survey-published`: the "Trustworthy LLMs" authors' figures (causal, safety, fairness, typo), computed when
+asked from their released files (the survey data root), never stored here. Names combine with commas.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Literal, Mapping
 
 from ..errors import TrustbenchError
 
-KNOWN = ("trustllm-paper",)
+KNOWN = ("trustllm-paper", "survey-published")
 
 
 @dataclass(frozen=True)
@@ -67,9 +69,20 @@ class Reference:
 
 
 def load_reference(name: str = "trustllm-paper") -> Reference:
-    """The packaged reference table called `name`."""
-    if name not in KNOWN:
-        raise TrustbenchError(f"--reference: unknown reference '{name}'; known: {', '.join(KNOWN)}")
+    """The reference table called `name`, or several merged ('trustllm-paper,survey-published')."""
+    names = [n.strip() for n in name.split(",") if n.strip()]
+    unknown = [n for n in names if n not in KNOWN]
+    if unknown or not names:
+        raise TrustbenchError(f"--reference: unknown reference '{','.join(unknown) or name}'; known: {', '.join(KNOWN)}")
+    refs = [_survey_published() if n == "survey-published" else _packaged(n) for n in names]
+    if len(refs) == 1:
+        return refs[0]
+    return Reference(",".join(r.id for r in refs), " + ".join(r.title for r in refs), "; ".join(r.source for r in refs),
+                     " ".join(r.judges for r in refs), tuple(m for r in refs for m in r.models),
+                     tuple(e for r in refs for e in r.entries))
+
+
+def _packaged(name: str) -> Reference:
     raw = json.loads(resources.files(__package__).joinpath(f"{name}.json").read_text(encoding="utf-8"))
     entries = tuple(
         Entry(e["dimension"], e["paper_metric"], e["direction"], e["task"], e["metric"], dict(e["values"]),
@@ -77,3 +90,22 @@ def load_reference(name: str = "trustllm-paper") -> Reference:
         for e in raw["entries"]
     )
     return Reference(raw["id"], raw["title"], raw["source"], raw["judges"], tuple(raw["models"]), entries)
+
+
+def _survey_published() -> Reference:
+    """The survey authors' figures from their release (TRUSTBENCH_SURVEY_DATA or the cache)."""
+    from ..data import resolve_survey_dir
+    from ..tasks.survey import published_figures
+
+    root = resolve_survey_dir(None)
+    entries, models = [], []
+    for task, fig in published_figures(root).items():
+        metrics = sorted({m for vals in fig["models"].values() for m in vals if m != "n"})
+        for metric in metrics:
+            values = {model: vals[metric] for model, vals in fig["models"].items() if vals.get(metric) is not None}
+            models += [m for m in values if m not in models]
+            entries.append(Entry("survey", metric, "higher", task, metric, values,
+                                 note=f"Survey authors' figure, computed from {fig['source']}."))
+    return Reference("survey-published", "Trustworthy LLMs (Liu et al. 2023): the authors' released results",
+                     str(root), "Safety, fairness and typo labels are GPT-4's judgements; causal figures are the "
+                     "authors' scripted answer matching.", tuple(models), tuple(entries))

@@ -18,7 +18,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from ..errors import TrustbenchError
 from ..reference import Reference, load_reference
+from ..taxonomy import NAMES as TAXONOMIES
+from ..taxonomy import coverage, taxonomy
 from . import overalign
 from .charts import BarRow, bar_chart
 from .items import worst_items
@@ -126,10 +129,41 @@ def reference_rows(ref: Reference, tasks: dict[str, Any]) -> list[dict[str, Any]
     return rows
 
 
+def taxonomy_views(tasks: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per taxonomy, each (sub-)category with the run's tasks that measure it and their headline values."""
+    views = []
+    for name in TAXONOMIES:
+        rows = []
+        for row in coverage(name, tasks):
+            measured = [{"task": t, "metric": tasks[t]["headline"],
+                         "value": tasks[t]["metrics"][tasks[t]["headline"]]["value"]} for t in row["measured"]]
+            status = ("documented, not benchmarked" if not row["benchmarked"] else "measured" if measured
+                      else "not in this run" if row["tasks"] else "no trustbench task")
+            rows.append({**row, "measured": measured, "status": status})
+        subs = [r for r in rows if r["benchmarked"]]
+        views.append({"name": name, "title": taxonomy(name)["title"], "rows": rows, "total": len(subs),
+                      "measured": sum(r["status"] == "measured" for r in subs),
+                      "mapped": sum(bool(r["tasks"]) for r in subs)})
+    return views
+
+
+def _reference_for(doc: dict[str, Any], reference: str | None) -> Reference | None:
+    """The requested reference; with the default, a run holding survey tasks also gets the survey authors' figures
+    when their release can be found."""
+    if not reference:
+        return None
+    if reference == "trustllm-paper" and any(t.startswith("survey/") for t in doc["tasks"]):
+        try:
+            return load_reference("trustllm-paper,survey-published")
+        except TrustbenchError:
+            pass
+    return load_reference(reference)
+
+
 def report_context(run: Run, examples: int = 25, reference: str | None = "trustllm-paper") -> dict[str, Any]:
     doc = run.doc
     ov, charts = dimension_charts(doc)
-    ref = load_reference(reference) if reference else None
+    ref = _reference_for(doc, reference)
     items = {tid: worst_items(tid, t, run.items_by_task.get(tid, []), run.compat, examples)
              for tid, t in doc["tasks"].items()}
     oa_rows, oa_point = overalign.run_point(doc["model"]["id"], doc["tasks"])
@@ -141,6 +175,7 @@ def report_context(run: Run, examples: int = 25, reference: str | None = "trustl
         "items_json": script_json(items), "examples": examples,
         "overalign": {"rows": oa_rows, "chart": overalign.chart([oa_point] if oa_point else [], ref)} if shows_overalign else None,
         "reference": ref, "reference_rows": reference_rows(ref, doc["tasks"]) if ref else [],
+        "taxonomies": taxonomy_views(doc["tasks"]),
         "script": script, "script_hash": script_hash,
     }
 
