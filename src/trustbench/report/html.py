@@ -137,8 +137,9 @@ def taxonomy_views(tasks: dict[str, Any]) -> list[dict[str, Any]]:
         for row in coverage(name, tasks):
             measured = [{"task": t, "metric": tasks[t]["headline"],
                          "value": tasks[t]["metrics"][tasks[t]["headline"]]["value"]} for t in row["measured"]]
-            status = ("documented, not benchmarked" if not row["benchmarked"] else "measured" if measured
-                      else "not in this run" if row["tasks"] else "no trustbench task")
+            status = ("documented, not benchmarked" if not row["benchmarked"]
+                      else "measured" if any(m["value"] is not None for m in measured)
+                      else "run, no value" if measured else "not in this run" if row["tasks"] else "no trustbench task")
             rows.append({**row, "measured": measured, "status": status})
         subs = [r for r in rows if r["benchmarked"]]
         views.append({"name": name, "title": taxonomy(name)["title"], "rows": rows, "total": len(subs),
