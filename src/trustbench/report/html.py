@@ -153,9 +153,10 @@ def _reference_for(doc: dict[str, Any], reference: str | None) -> Reference | No
     when their release can be found."""
     if not reference:
         return None
-    if reference == "trustllm-paper" and any(t.startswith("survey/") for t in doc["tasks"]):
+    survey = [t.startswith("survey/") for t in doc["tasks"]]
+    if reference == "trustllm-paper" and any(survey):
         try:
-            return load_reference("trustllm-paper,survey-published")
+            return load_reference("survey-published" if all(survey) else "trustllm-paper,survey-published")
         except TrustbenchError:
             pass
     return load_reference(reference)
