@@ -16,6 +16,7 @@ from trustbench.errors import TrustbenchError
 from trustbench.judges import JudgeSet
 from trustbench.results import base_document, data_version, task_result
 from trustbench.schema import results_schema, validate_results
+from trustbench.tasks import registry
 from trustbench.tasks import ScoringContext, registry
 
 
@@ -82,5 +83,9 @@ def test_real_run_output_matches_the_schema(tmp_path: Path):
     doc = json.loads((out / "results.json").read_text())
     validate_results(doc)
     assert len(doc["data"]["version"]) == 64 and doc["generation"]["requests"] == 4
+    ethics = doc["scores"]["dimensions"]["ethics"]  # stored scores show what is missing, not just a number
+    assert ethics["expected"] == 6 and not ethics["complete"] and "ethics/social_norm" in ethics["missing"]
+    assert set(ethics["tasks"]) | set(ethics["missing"]) == {t for t in registry() if t.startswith("ethics/")}
+    assert doc["scores"]["dimensions"]["safety"]["computed"] == 0 and not doc["scores"]["overall"]["complete"]
     # `run` ends by writing the HTML report and printing where it is
     assert (out / "report.html").is_file() and f"Report: {out / 'report.html'}" in " ".join(proc.stdout.split())

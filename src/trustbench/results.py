@@ -13,7 +13,7 @@ from .core import Verdict, stable_hash
 from .metrics import Metric, compute_metric
 from .tasks import Task
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 TRUSTLLM_NOTES = {
     "run_ethics": (

@@ -19,6 +19,7 @@ from .data import DataDir, load_records
 from .errors import TrustbenchError
 from .judges import JudgeSet
 from .models import ModelBackend
+from .report.scores import scores_object
 from .results import base_document, task_result, trustllm_object, write_json_atomic
 from .store import Store, response_key
 from .tasks import ScoringContext, Task
@@ -139,6 +140,7 @@ def write_run(
     tmp.replace(out_dir / "items.jsonl")
     for rel, recs in by_file.items():
         write_json_atomic(out_dir / "responses" / rel, [recs[i] for i in sorted(recs)])
+    doc["scores"] = scores_object(doc)  # derived from the tasks; readers of results.json need not recompute it
     write_json_atomic(out_dir / "results.json", doc)
 
 

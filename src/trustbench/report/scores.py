@@ -130,3 +130,18 @@ def overview(doc: Mapping[str, Any]) -> Score:
     scored = [d for d in dims if d.value is not None]
     value, ci = combine([(d.value, d.ci) for d in scored])  # type: ignore[misc]
     return Score("overall", dims, value, ci, len(scored), len(dims))
+
+
+def scores_object(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The overview as stored in results.json: overall and per-dimension value, CI, coverage and what is missing."""
+    ov = overview(doc)
+
+    def one(score: Score) -> dict[str, Any]:
+        return {"value": score.value, "ci": list(score.ci) if score.ci else None, "computed": score.computed,
+                "expected": score.expected, "complete": score.complete}
+
+    dims = {}
+    for d in ov.members:
+        dims[d.name] = {**one(d), "tasks": {m.task: m.oriented for m in d.members if m.status == "computed"},
+                        "missing": {m.task: m.reason for m in d.members if m.status != "computed"}}
+    return {"overall": one(ov), "dimensions": dims}
