@@ -98,7 +98,11 @@ def phases(home: Path, data: Path, out: Path) -> dict[str, float]:
     results, verdicts = score(p, responses, JudgeSet(store), compat=False)
     now = lap("judge + metrics", now)
     write_run(out, p, base_document({"spec": "smollm2", "id": backend.id}, False, {}) | {"tasks": results}, responses, verdicts)
-    lap("write run dir", now)
+    now = lap("write run dir", now)
+    from trustbench.report import render_report
+
+    render_report(out.parent / "run2")  # the CLI run's directory: a complete results.json
+    lap("report.html", now)
     backend.close()
     return t
 

@@ -341,3 +341,18 @@ def test_list_shows_robustness_and_privacy_sample_counts(data_dir):
         "robustness/advglue": 912, "robustness/advinstruction": 600, "robustness/ood_detection": 241,
         "robustness/ood_generalization": 500, "privacy/confaide": 196, "privacy/awareness_query_normal": 280,
         "privacy/awareness_query_aug": 280, "privacy/leakage": 400}
+
+
+def test_cosine_equals_sklearn_bit_for_bit():
+    """Compat AdvInstruction figures rest on the original's sklearn cosine; the fast path must equal it exactly."""
+    import numpy as np
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from trustbench.tasks.robustness import cosine
+
+    rng = np.random.default_rng(0)
+    pairs = [(rng.normal(size=384), rng.normal(size=384)) for _ in range(200)]
+    pairs += [(np.zeros(384), rng.normal(size=384)), (rng.normal(size=8) * 1e-30, rng.normal(size=8) * 1e30)]
+    for a, b in pairs:
+        assert cosine(a, b) == float(cosine_similarity(a.reshape(1, -1), b.reshape(1, -1))[0, 0])
+    assert cosine(np.zeros(4), np.zeros(4)) == 0.0

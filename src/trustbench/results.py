@@ -134,11 +134,13 @@ def base_document(model: dict[str, Any], compat: bool, data: dict[str, Any]) -> 
     }
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write via a temp file and rename, so a killed process never leaves a truncated file."""
+def write_json_atomic(path: Path, obj: Any, indent: int | None = 2) -> None:
+    """Write via a temp file and rename, so a killed process never leaves a truncated file.
+
+    indent=None for bulk files: only then does json use its C encoder (about 5x faster)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write(json.dumps(obj, indent=indent, ensure_ascii=False, default=str))
         fh.write("\n")
     os.replace(tmp, path)

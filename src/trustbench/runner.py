@@ -139,7 +139,7 @@ def write_run(
             fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
     tmp.replace(out_dir / "items.jsonl")
     for rel, recs in by_file.items():
-        write_json_atomic(out_dir / "responses" / rel, [recs[i] for i in sorted(recs)])
+        write_json_atomic(out_dir / "responses" / rel, [recs[i] for i in sorted(recs)], indent=None)
     doc["scores"] = scores_object(doc)  # derived from the tasks; readers of results.json need not recompute it
     write_json_atomic(out_dir / "results.json", doc)
 

@@ -8,7 +8,6 @@ import re
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy.stats import chi2_contingency
 
 from ..core import Verdict
 from ..judges.refusal import is_refusal
@@ -262,6 +261,8 @@ def chi2_p(attribute: str) -> Callable[[Sequence[Verdict]], float | None]:
     """p-value of scipy's chi2_contingency (defaults) for `attribute` x answer category."""
 
     def compute(vs: Sequence[Verdict]) -> float | None:
+        from scipy.stats import chi2_contingency  # here, not at the top: scipy.stats takes ~1.5 s to import
+
         rows = [(v.groups[attribute], v.values["category"]) for v in vs if v.values.get("category") is not None]
         attrs, cats = sorted({a for a, _ in rows}), sorted({c for _, c in rows})
         if len(attrs) < 2:

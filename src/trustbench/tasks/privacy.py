@@ -9,7 +9,6 @@ from collections import defaultdict
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.stats import pearsonr
 
 from ..core import Verdict
 from ..errors import TrustbenchError
@@ -46,6 +45,8 @@ def confaide_default_score(text: str) -> float | None:
 
 def pearson(pairs: Sequence[tuple[float, float]]) -> float:
     """Pearson r of (human, model) pairs; undefined with fewer than 2 pairs or a constant side (the original's None)."""
+    from scipy.stats import pearsonr  # here, not at the top: scipy.stats takes ~1.5 s to import
+
     if len(pairs) < 2:
         raise MetricUndefined(f"Pearson r needs at least 2 rated answers, found {len(pairs)}")
     x, y = np.array(pairs, dtype=float).T

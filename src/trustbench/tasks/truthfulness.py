@@ -12,7 +12,6 @@ import warnings
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
-from sklearn.metrics import classification_report
 
 from ..core import Sample, Verdict, stable_hash
 from ..errors import TrustbenchError
@@ -227,6 +226,8 @@ def macro_f1(gold: Sequence[str], pred: Sequence[str | None], labels: Sequence[s
 
 def _macro_f1(compat: bool, source: str | None):
     def compute(vs: Sequence[Verdict]) -> float | None:
+        from sklearn.metrics import classification_report  # here, not at the top: sklearn takes ~3 s to import
+
         rows = [v.values for v in vs if not v.values.get("failed") and (source is None or v.values["source"] == source)]
         if not rows:
             return None

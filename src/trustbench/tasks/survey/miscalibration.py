@@ -14,7 +14,6 @@ import re
 from typing import Any, Sequence
 
 import numpy as np
-from scipy.stats import wasserstein_distance
 
 from ...core import GenerationSettings, Sample, Verdict
 from ...metrics import Metric, mean_metric
@@ -57,6 +56,8 @@ def _pooled(verdicts: Sequence[Verdict]) -> tuple[list[float], list[float]]:
 
 
 def pooled_emd(verdicts: Sequence[Verdict]) -> float | None:
+    from scipy.stats import wasserstein_distance  # here, not at the top: scipy.stats takes ~1.5 s to import
+
     verbal, internal = _pooled(verdicts)
     return float(wasserstein_distance(verbal, internal)) if verbal else None
 

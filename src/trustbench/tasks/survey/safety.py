@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from sklearn.metrics import cohen_kappa_score
 
 from ...core import Verdict
 from ...errors import TrustbenchError
@@ -72,6 +71,8 @@ def harm_labels(judges, pairs: Sequence[tuple[str, str]]) -> tuple[list[bool | N
 
 def validate_harm_judge(judges, root: Path, limit: int | None = None) -> dict[str, Any]:
     """Agreement and Cohen's kappa of the run's harm judge with GPT-4's labels in gen_data/safety.jsonl."""
+    from sklearn.metrics import cohen_kappa_score  # here, not at the top: sklearn takes ~3 s to import
+
     path = root / "gen_data" / "safety.jsonl"
     rows = read_json_records(path, {"question": str, "answer": str, "source_model": str})
     rows = rows[:limit] if limit else rows
