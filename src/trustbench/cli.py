@@ -43,6 +43,17 @@ def _judge_specs(judge: list[str] | None, config: "RunConfig | None" = None) -> 
     return specs
 
 
+def _second_specs(items: list[str] | None) -> dict[str, str]:
+    """--second-judge KIND=SPEC options as {kind: spec}."""
+    out = {}
+    for item in items or []:
+        kind, sep, spec = item.partition("=")
+        if not sep or not spec:
+            raise TrustbenchError(f"--second-judge expects KIND=SPEC, e.g. refusal=hf:LibrAI/longformer-harmful-ro; got '{item}'")
+        out[kind] = spec
+    return out
+
+
 def _default_run_dir(label: str) -> Path:
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)[:60]
     return Path("runs") / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{safe}"
@@ -86,6 +97,7 @@ def run(
     out_dir: Path = typer.Option(None, "--out", "-o", help="Run directory (default runs/<time>-<model>)."),
     compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC, e.g. refusal=rules (repeatable)."),
+    second_judge: list[str] = typer.Option(None, "--second-judge", help="refusal=SPEC: a judge to compare the first with (agreement in the results)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     config: Path = typer.Option(None, "--config", help="TOML file with a \\[model] spec and \\[judges] per kind."),
     survey_data: Path = typer.Option(None, "--survey-data", help="Survey (llm_eval) data directory (else TRUSTBENCH_SURVEY_DATA, else the cache)."),
@@ -110,7 +122,7 @@ def run(
     spec = model or cfg.model.spec or DEFAULT_MODEL
     target = out_dir or _default_run_dir(spec)
     store = Store(store_path())
-    doc = evaluate(chosen, DataDir(root, extra), target, store, JudgeSet(store, _judge_specs(judge, cfg)), is_compat,
+    doc = evaluate(chosen, DataDir(root, extra), target, store, JudgeSet(store, _judge_specs(judge, cfg), _second_specs(second_judge)), is_compat,
                    limit=limit, backend_factory=lambda: load_backend(spec), model_spec=spec, show_progress=not quiet)
     _summary(doc)
     out.print(f"Run directory: {target}")
@@ -131,6 +143,7 @@ def score(
     out_dir: Path = typer.Option(None, "--out", "-o", help="Run directory."),
     compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC (repeatable)."),
+    second_judge: list[str] = typer.Option(None, "--second-judge", help="refusal=SPEC: a judge to compare the first with (agreement in the results)."),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids."),
     config: Path = typer.Option(None, "--config", help="TOML file with \\[judges] per kind."),
 ) -> None:
@@ -146,7 +159,7 @@ def score(
     chosen = select_tasks(None, _split(tasks)) if tasks else default_tasks()
     target = out_dir or _default_run_dir(f"scored-{responses.name}")
     store = Store(store_path())
-    doc = score_responses(chosen, responses, target, JudgeSet(store, _judge_specs(judge, load_config(config))), _compat(compat))
+    doc = score_responses(chosen, responses, target, JudgeSet(store, _judge_specs(judge, load_config(config)), _second_specs(second_judge)), _compat(compat))
     _summary(doc)
     out.print(f"Run directory: {target}")
     _write_report(target)

@@ -180,6 +180,8 @@ def evaluate(
     doc["tasks"] = results
     if compat:
         doc["trustllm"] = trustllm_object(p.tasks, results)
+    if judges.second:
+        doc["judge_agreement"] = judges.agreements()
     write_run(out_dir, p, doc, responses, verdicts)
     return doc
 
@@ -217,5 +219,7 @@ def score_responses(
     doc["tasks"] = results
     if compat:
         doc["trustllm"] = trustllm_object(p.tasks, results)
+    if judges.second:
+        doc["judge_agreement"] = judges.agreements()
     write_run(out_dir, p, doc, responses, verdicts)
     return doc

@@ -12,6 +12,10 @@ Spec strings (`--judge KIND=SPEC`):
 - llm:       MODEL_SPEC, any model spec trustbench can load (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)
 - embedding: minilm (default) | st:NAME_OR_PATH | openai:MODEL[@URL]
 - toxicity:  profanity-check (default) | perspective[@URL] | detoxify[:CHECKPOINT]
+
+A second refusal judge (`--second-judge refusal=SPEC`) judges every item the first one does; the run then
+reports how far the two agree (Cohen's kappa and the items they disagree on) next to the scores, which
+rest on the first judge only.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeSet", "RuleRefusalJudge", "make_judge"]
 
 KINDS = ("refusal", "llm", "embedding", "toxicity")
+SECOND_KINDS = ("refusal",)
 DEFAULT_SPECS: dict[str, str | None] = {"refusal": "rules", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
 SPEC_HELP = {
     "refusal": "rules | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",
@@ -89,7 +94,15 @@ class JudgeSet:
 
     store: "Store | None" = None
     specs: dict[str, str | None] = field(default_factory=lambda: dict(DEFAULT_SPECS))
+    second: dict[str, str] = field(default_factory=dict)  # kind -> spec of a judge to compare with (refusal only)
     _built: dict[str, Judge | None] = field(default_factory=dict)
+    _second_built: dict[str, Judge] = field(default_factory=dict)
+    _compared: dict[str, tuple[list[Judgement], list[Judgement], list[str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unsupported = sorted(set(self.second) - set(SECOND_KINDS))
+        if unsupported:
+            raise TrustbenchError(f"--second-judge supports only {', '.join(SECOND_KINDS)}; got {', '.join(unsupported)}")
 
     def get(self, kind: str) -> Judge | None:
         if kind not in KINDS:
@@ -111,8 +124,29 @@ class JudgeSet:
         return self.get("llm")
 
     def refusals(self, pairs: Sequence[tuple[str, str]]) -> list[Judgement]:
-        """Refusal judgements for (prompt, response) pairs."""
-        return self.refusal.judge([JudgeInput(response=r, prompt=p) for p, r in pairs])
+        """Refusal judgements for (prompt, response) pairs (and the second judge's, kept for `agreements`)."""
+        inputs = [JudgeInput(response=r, prompt=p) for p, r in pairs]
+        got = self.refusal.judge(inputs)
+        if "refusal" in self.second:
+            judge = self._second_built.get("refusal") or make_judge("refusal", self.second["refusal"], self.store)
+            self._second_built["refusal"] = judge
+            first, other, texts = self._compared.setdefault("refusal", ([], [], []))
+            first += got
+            other += judge.judge(inputs)
+            texts += [r for _, r in pairs]
+        return got
+
+    def agreements(self, examples: int = 20) -> dict[str, Any]:
+        """Per compared kind: both judges' ids, Cohen's kappa, observed agreement and some disagreeing responses."""
+        from .agreement import agreement
+
+        out = {}
+        for kind, (first, other, texts) in self._compared.items():
+            result = agreement(first, other)
+            result["disagreements"] = [{"response": texts[int(d["id"])], "first": d["first"], "second": d["second"]}
+                                       for d in result["disagreements"][:examples]]
+            out[kind] = {"first": self.get(kind).id, "second": self._second_built[kind].id, **result}  # type: ignore[union-attr]
+        return out
 
     def ask(self, template: str, items: Sequence[dict[str, Any]]) -> list[Judgement] | None:
         """Ask the LLM judge one TrustLLM judging question per item; None when no LLM judge is configured.
