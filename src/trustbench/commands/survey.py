@@ -138,14 +138,9 @@ def fetch_halueval(source: str) -> list[dict]:
         path = Path(tmp) / "qa_data.json"
         url = HALUEVAL_GITHUB if source == "github" else source
         if url.startswith(("http://", "https://")):
-            import httpx
+            from ..data.download import fetch_bytes
 
-            try:
-                resp = httpx.get(url, follow_redirects=True, timeout=120)
-                resp.raise_for_status()
-            except httpx.HTTPError as exc:
-                raise TrustbenchError(f"Could not download {url}: {exc}") from None
-            path.write_bytes(resp.content)
+            path.write_bytes(fetch_bytes(url))
         else:
             path = Path(source)
         return read_json_records(path, HALUEVAL_FIELDS)

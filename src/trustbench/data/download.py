@@ -20,16 +20,21 @@ HF_DATASET = "TrustLLM/TrustLLM-dataset"
 GITHUB_ZIP = "https://raw.githubusercontent.com/HowieHwong/TrustLLM/main/dataset/dataset.zip"
 
 
+def fetch_bytes(url: str) -> bytes:
+    """The body at an http(s) URL, or one clear error naming it."""
+    try:
+        resp = httpx.get(url, follow_redirects=True, timeout=120)
+        resp.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise TrustbenchError(f"Could not download {url}: {exc}") from None
+    return resp.content
+
+
 def install_zip(source: str | Path, dest: Path) -> Path:
     """Extract a TrustLLM dataset zip (a local path, file:// or http(s) URL) into dest."""
     source = str(source)
     if source.startswith(("http://", "https://")):
-        try:
-            resp = httpx.get(source, follow_redirects=True, timeout=120)
-            resp.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise TrustbenchError(f"Could not download {source}: {exc}") from None
-        blob = resp.content
+        blob = fetch_bytes(source)
     else:
         path = Path(source.removeprefix("file://"))
         if not path.is_file():
