@@ -6,24 +6,32 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .config import RunConfig, load_config
-from .errors import TrustbenchError
+from .errors import EXIT_INCOMPLETE, TrustbenchError
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Measure how trustworthy an LLM is.")
 data_app = typer.Typer(no_args_is_help=True, help="Get and check the benchmark data.")
 app.add_typer(data_app, name="data")
-console = Console(stderr=True)
-out = Console()
+# Untrusted text (paths, model names, errors, model output) is never markup: print it with markup=False or
+# escape(); emoji codes are off so `openai:m:` stays text.
+console = Console(stderr=True, emoji=False, highlight=False)
+out = Console(emoji=False, highlight=False)
 
 
-def _split(value: Optional[str]) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+def _split(value: Optional[str], option: str = "--tasks") -> list[str] | None:
+    """A comma-separated option; given but naming nothing (`--tasks ,`) is an error, never 'all'."""
+    from .preflight import select
+
+    return select(value, option) if value is not None else None
 
 
 def _judge_specs(judge: list[str] | None, config: "RunConfig | None" = None) -> dict[str, str | None]:
@@ -60,7 +68,11 @@ def _default_run_dir(label: str) -> Path:
 
 
 def _summary(doc: dict[str, Any]) -> None:
-    table = Table(title=f"trustbench · {doc['model']['id']} · mode {doc['mode']}")
+    from rich.markup import escape
+
+    from .progress import print_fitted
+
+    table = Table(title=f"trustbench · {escape(doc['model']['id'])} · mode {escape(doc['mode'])}")
     for col in ("task", "metric", "value", "95% CI", "n", "invalid", "judge"):
         table.add_column(col)
     for task_id, t in doc["tasks"].items():
@@ -69,9 +81,9 @@ def _summary(doc: dict[str, Any]) -> None:
         arrow = "↑" if m["direction"] == "higher" else "↓"
         ci = f"[{m['ci'][0]:.3f}, {m['ci'][1]:.3f}]" if m.get("ci") else ""
         if m["value"] is None:
-            ci = m.get("reason", "")
-        table.add_row(task_id, f"{t['headline']} {arrow}", value, ci, str(t["n_items"]), str(t["n_invalid"]), str(m.get("judge")))
-    out.print(table)
+            ci = escape(str(m.get("reason", "")))
+        table.add_row(task_id, f"{t['headline']} {arrow}", value, ci, str(t["n_items"]), str(t["n_invalid"]), escape(str(m.get("judge"))))
+    print_fitted(out, table)
 
 
 def _write_report(run_dir: Path) -> None:
@@ -79,7 +91,7 @@ def _write_report(run_dir: Path) -> None:
     from .report import render_report
 
     try:
-        out.print(f"Report: {render_report(run_dir)}")
+        out.print(f"Report: {render_report(run_dir)}", markup=False)
     except TrustbenchError as exc:
         from rich.markup import escape
 
@@ -95,13 +107,14 @@ def run(
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids (dimension/name)."),
     limit: int = typer.Option(None, "--limit", "-n", min=1, help="First N items of each task."),
     out_dir: Path = typer.Option(None, "--out", "-o", help="Run directory (default runs/<time>-<model>)."),
-    compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
+    compat: str = typer.Option(None, "--compat", "--profile", help="Scoring profile: 'trustllm' reproduces the original scorer's numbers; default fixes its defects."),
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC, e.g. refusal=rules (repeatable)."),
     second_judge: list[str] = typer.Option(None, "--second-judge", help="refusal=SPEC: a judge to compare the first with (agreement in the results)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     config: Path = typer.Option(None, "--config", help="TOML file with a \\[model] spec and \\[judges] per kind."),
     survey_data: Path = typer.Option(None, "--survey-data", help="Survey (llm_eval) data directory (else TRUSTBENCH_SURVEY_DATA, else the cache)."),
     survey_file: list[str] = typer.Option(None, "--survey-file", help="NAME=PATH input of a survey study: halueval, copyright, misuse, safety (repeatable)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an --out folder that holds a different run."),
 ) -> None:
     """Evaluate a model on the chosen tasks and write a run directory."""
     from .config import store_path
@@ -112,40 +125,63 @@ def run(
     from .store import Store
     from .tasks import default_tasks, select_tasks
 
-    is_compat = _compat(compat)
+    profile = _profile(compat)
     cfg = load_config(config)
-    chosen = select_tasks(_split(dimension), _split(tasks)) if (dimension or tasks) else default_tasks()
+    chosen = select_tasks(_split(dimension, "--dimension"), _split(tasks)) if (dimension, tasks) != (None, None) else default_tasks()
     root = resolve_data_dir(data)
     extra = survey_inputs(survey_file)
     if any(t.source == "llm_eval" for t in chosen):
         extra += (("llm_eval", resolve_survey_dir(survey_data)),)
     spec = model or cfg.model.spec or DEFAULT_MODEL
-    target = out_dir or _default_run_dir(spec)
-    store = Store(store_path())
-    doc = evaluate(chosen, DataDir(root, extra), target, store, JudgeSet(store, _judge_specs(judge, cfg), _second_specs(second_judge)), is_compat,
-                   limit=limit, backend_factory=lambda: load_backend(spec), model_spec=spec, show_progress=not quiet)
+    from .preflight import prepare_run
+    from .rundir import fix_modes
+    from .secrets import mask
+
+    specs, second = _judge_specs(judge, cfg), _second_specs(second_judge)
+    target = out_dir or _default_run_dir(mask(spec))
+    identity = {"kind": "run", "model": mask(spec), "tasks": [t.id for t in chosen], "mode": profile.name, "limit": limit}
+    store, stage = prepare_run([spec], specs, second, chosen, DataDir(root, extra), target, identity, overwrite, store_path())
+    with stage:  # the run is written beside the target and renamed into place only when complete
+        doc = evaluate(chosen, DataDir(root, extra), stage.stage, store, JudgeSet(store, specs, second), profile,
+                       limit=limit, backend_factory=lambda: load_backend(spec), model_spec=mask(spec), show_progress=not quiet)
     _summary(doc)
-    out.print(f"Run directory: {target}")
+    out.print(f"Run directory: {target}", markup=False)
     _write_report(target)
+    fix_modes(target)
+    _exit_status(doc)
 
 
-def _compat(value: str | None) -> bool:
-    if value in (None, "", "none", "default"):
-        return False
-    if value == "trustllm":
-        return True
-    raise TrustbenchError(f"--compat accepts only 'trustllm'; got '{value}'")
+def _profile(value: str | None) -> "Profile":
+    from .profiles import get_profile
+
+    return get_profile(None if value in (None, "", "none") else value)
+
+
+def _exit_status(doc: dict[str, Any]) -> None:
+    """Exit 3 when the run finished but is incomplete (items failed or unjudged, metrics without value)."""
+    reasons = doc.get("incomplete") or []
+    if reasons:
+        from rich.markup import escape
+
+        console.print(f"[yellow]incomplete run[/] ({len(reasons)} problem{'s' if len(reasons) != 1 else ''}):",
+                      highlight=False)
+        for r in reasons[:10]:
+            console.print(f"  - {escape(r)}", highlight=False)
+        if len(reasons) > 10:
+            console.print(f"  ... and {len(reasons) - 10} more (results.json 'incomplete')", highlight=False)
+        raise typer.Exit(EXIT_INCOMPLETE)
 
 
 @app.command()
 def score(
     responses: Path = typer.Option(..., "--responses", "-r", help="Folder of <section>/<file>.json with 'res' per record."),
     out_dir: Path = typer.Option(None, "--out", "-o", help="Run directory."),
-    compat: str = typer.Option(None, "--compat", help="'trustllm' reproduces the original scorer's numbers."),
+    compat: str = typer.Option(None, "--compat", "--profile", help="Scoring profile: 'trustllm' reproduces the original scorer's numbers; default fixes its defects."),
     judge: list[str] = typer.Option(None, "--judge", help="KIND=SPEC (repeatable)."),
     second_judge: list[str] = typer.Option(None, "--second-judge", help="refusal=SPEC: a judge to compare the first with (agreement in the results)."),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids."),
     config: Path = typer.Option(None, "--config", help="TOML file with \\[judges] per kind."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an --out folder that holds a different run."),
 ) -> None:
     """Score responses generated elsewhere (the original TrustLLM toolkit's layout)."""
     from .config import store_path
@@ -154,15 +190,23 @@ def score(
     from .store import Store
     from .tasks import default_tasks, select_tasks
 
-    if not responses.is_dir():
-        raise TrustbenchError(f"--responses: not a directory: {responses}")
-    chosen = select_tasks(None, _split(tasks)) if tasks else default_tasks()
+    from .preflight import check_responses, prepare_run
+    from .rundir import fix_modes
+
+    chosen = select_tasks(None, _split(tasks)) if tasks is not None else default_tasks()
+    check_responses(chosen, responses)
+    profile = _profile(compat)
+    specs, second = _judge_specs(judge, load_config(config)), _second_specs(second_judge)
     target = out_dir or _default_run_dir(f"scored-{responses.name}")
-    store = Store(store_path())
-    doc = score_responses(chosen, responses, target, JudgeSet(store, _judge_specs(judge, load_config(config)), _second_specs(second_judge)), _compat(compat))
+    identity = {"kind": "score", "model": f"responses:{responses}", "tasks": [t.id for t in chosen], "mode": profile.name, "limit": None}
+    store, stage = prepare_run([], specs, second, chosen, None, target, identity, overwrite, store_path())
+    with stage:
+        doc = score_responses(chosen, responses, stage.stage, JudgeSet(store, specs, second), profile)
     _summary(doc)
-    out.print(f"Run directory: {target}")
+    out.print(f"Run directory: {target}", markup=False)
     _write_report(target)
+    fix_modes(target)
+    _exit_status(doc)
 
 
 @app.command("list")
@@ -183,7 +227,7 @@ def list_tasks(
 
     try:
         root: Path | None = resolve_data_dir(data)
-    except TrustbenchError:
+    except (TrustbenchError, OSError):
         root = None
     rows = []
     for task in registry().values():
@@ -191,12 +235,12 @@ def list_tasks(
         if root is not None and task.source == "trustllm":
             try:  # through the task's own loader: some tasks derive their records from another file
                 n = len(task.samples(task.load(DataDir(root))))
-            except TrustbenchError:  # its file is missing from this data directory
+            except (TrustbenchError, OSError):  # its file is missing from this data directory, or unreadable
                 n = None
         rows.append({
             "id": task.id, "dimension": task.dimension, "file": task.file, "samples": n,
             "temperature": task.temperature, "judges": list(task.judge_kinds),
-            "metrics": [{"name": m.name, "direction": m.direction, "headline": m.headline} for m in task.metrics(False)],
+            "metrics": [{"name": m.name, "direction": m.direction, "headline": m.headline} for m in task.metrics()],
             "description": task.description,
         })
     if as_json:
@@ -208,7 +252,9 @@ def list_tasks(
     for r in rows:
         ms = ", ".join(("*" if m["headline"] else "") + m["name"] + ("↑" if m["direction"] == "higher" else "↓") for m in r["metrics"])
         table.add_row(r["id"], r["file"], "?" if r["samples"] is None else str(r["samples"]), str(r["temperature"]), ms)
-    out.print(table)
+    from .progress import print_fitted
+
+    print_fitted(out, table)
 
 
 @data_app.command("download")
@@ -223,7 +269,7 @@ def data_download(
 
     dest = download(to or data_cache_dir(), source)
     found = [s for s in SECTIONS if (dest / s).is_dir()]
-    out.print(f"TrustLLM data installed in {dest} ({', '.join(found)})")
+    out.print(f"TrustLLM data installed in {dest} ({', '.join(found)})", markup=False)
 
 
 @data_app.command("check")
@@ -237,10 +283,11 @@ def data_check(data: Path = typer.Option(None, "--data", help="Data directory.")
     seen: set[str] = set()
     for task in (t for t in registry().values() if t.source == "trustllm"):
         recs = task.load(DataDir(root))  # a task deriving its records from another file validates that file
+        task.validate(recs)  # structure too (e.g. AdvGLUE pairs), as a run checks it before generation
         if task.file not in seen and (root / task.file).is_file():
             seen.add(task.file)
             total += len(recs)
-    out.print(f"{root}: {len(seen)} files, {total} records, all valid")
+    out.print(f"{root}: {len(seen)} files, {total} records, all valid", markup=False)
 
 
 from .commands import register_all  # noqa: E402  (commands register on the app defined above)
@@ -248,12 +295,27 @@ from .commands import register_all  # noqa: E402  (commands register on the app 
 register_all(app)
 
 
+def _error(text: str, label: str = "error") -> None:
+    """One error line: credentials masked, the text escaped (a path holding `[/b]` is text, not markup)."""
+    from rich.markup import escape
+
+    from .secrets import mask
+
+    console.print(f"[bold red]{label}:[/] {escape(mask(text))}", soft_wrap=True)  # one line, whatever the width
+
+
 def main() -> None:
+    import os
+
+    from .errors import EXIT_ERROR, EXIT_USAGE
+
     try:
-        app(standalone_mode=False)
+        status = app(standalone_mode=False)  # a command's typer.Exit(n) comes back as its return value here
+        if isinstance(status, int) and status:
+            sys.exit(status)
     except TrustbenchError as exc:
-        console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(2)
+        _error(str(exc))
+        sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
     except KeyboardInterrupt:
         console.print("interrupted: every response generated so far is saved; run the same command to resume")
         sys.exit(130)
@@ -265,7 +327,14 @@ def main() -> None:
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if os.environ.get("TRUSTBENCH_DEBUG"):
+            raise
+        if isinstance(exc, OSError):  # permission denied, a file where a folder should be, disk full, ...
+            where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+            _error(f"{where}: {exc.strerror or exc}" if where else f"{exc.strerror or exc}")
+        else:
+            _error(f"{type(exc).__name__}: {exc} (a bug in trustbench; TRUSTBENCH_DEBUG=1 shows where)", "internal error")
+        sys.exit(EXIT_ERROR)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from typing import Any, Mapping
 
 
@@ -59,19 +60,74 @@ class Response:
     cached: bool = False
 
 
+class Status(str, Enum):
+    """What became of one judged item; only `scored` items (and `invalid` ones where a metric says how they
+    count) ever enter a number. `failed` (no response) and `unjudged` (the judge failed or is absent) never do."""
+
+    SCORED = "scored"  # answered and judged: label/score/correct hold the judgement
+    INVALID = "invalid"  # answered, but not parseable (or refused where that is invalid): `reason` says why
+    FAILED = "failed"  # no response: generation failed
+    UNJUDGED = "unjudged"  # answered, but the judge failed or none is configured: `reason` says why
+
+
 @dataclass
 class Verdict:
     """A judged item (or judged unit, e.g. an AdvGLUE pair): what the metrics aggregate.
 
-    `values` holds the parsed answer and the judgements (`correct`, `refused`, `valid`, `similarity`...),
-    `judge` names what produced them, `groups` the keys used for breakdowns.
+    `label` is the parsed answer or class (e.g. an option letter, "refusal"/"answer"), `score` a numeric
+    judgement (similarity, toxicity, rating), `correct` whether the answer matches the gold one. `extras`
+    keeps task-specific fields (gold, pair members...) for breakdowns and the report; `groups` the keys
+    used for breakdowns; `judge` what produced the verdict.
     """
 
     sample_id: str
-    values: dict[str, Any]
+    status: Status
     judge: str
+    label: str | None = None
+    score: float | None = None
+    correct: bool | None = None
+    reason: str | None = None
     groups: dict[str, str] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def valid(self) -> bool:
-        return bool(self.values.get("valid", True))
+    def scored(self) -> bool:
+        return self.status is Status.SCORED
+
+    @property
+    def answered(self) -> bool:
+        """A response exists (scored or invalid or unjudged)."""
+        return self.status is not Status.FAILED
+
+    @property
+    def refused(self) -> bool | None:
+        """For refusal verdicts: whether the judge called it a refusal (None unless scored)."""
+        return None if self.status is not Status.SCORED else self.label == "refusal"
+
+    @classmethod
+    def failed(cls, sample_id: str, judge: str, reason: str = "no response (generation failed)", **kw: Any) -> "Verdict":
+        return cls(sample_id, Status.FAILED, judge, reason=reason, **kw)
+
+    @classmethod
+    def invalid(cls, sample_id: str, judge: str, reason: str, **kw: Any) -> "Verdict":
+        return cls(sample_id, Status.INVALID, judge, reason=reason, **kw)
+
+    @classmethod
+    def unjudged(cls, sample_id: str, judge: str, reason: str, **kw: Any) -> "Verdict":
+        return cls(sample_id, Status.UNJUDGED, judge, reason=reason, **kw)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict as stored in items.jsonl."""
+        out: dict[str, Any] = {"status": self.status.value}
+        for key in ("label", "score", "correct", "reason"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.extras:
+            out["extras"] = self.extras
+        return out
+
+    @classmethod
+    def from_dict(cls, sample_id: str, d: Mapping[str, Any], judge: str, groups: Mapping[str, str]) -> "Verdict":
+        """Inverse of `as_dict` (items.jsonl -> Verdict), for the report."""
+        return cls(sample_id, Status(d.get("status", "scored")), judge, d.get("label"), d.get("score"),
+                   d.get("correct"), d.get("reason"), dict(groups or {}), dict(d.get("extras") or {}))

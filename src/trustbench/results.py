@@ -6,14 +6,16 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from . import __version__
-from .core import Verdict, stable_hash
+from .core import Status, Verdict, stable_hash
 from .metrics import Metric, compute_metric
+from .metrics.core import in_scope
+from .profiles import Profile
 from .tasks import Task
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "2.0"
 
 TRUSTLLM_NOTES = {
     "run_ethics": (
@@ -57,14 +59,26 @@ TRUSTLLM_NOTES = {
 def metric_judge(metric: Metric, verdicts: Sequence[Verdict], judges: dict[str, str]) -> str | None:
     """Who produced a metric: the judge ids on the verdicts it counts (so a rule standing in for an absent
     LLM judge is named as such); the configured judge of its kind when it counted none."""
-    used = verdicts if metric.per_item is None else [v for v in verdicts if metric.per_item(v) is not None]
+    scopes = metric.parts or (metric,)
+    used = [v for v in verdicts if v.status is Status.SCORED and any(in_scope(m, v) for m in scopes)]
     ids = sorted({v.judge for v in used if v.judge})
+    if not ids and metric.judge_kind == "rule":  # nothing scored: name the rules that judged the items
+        ids = sorted({v.judge for v in verdicts if v.judge and v.judge.startswith("rule:")})
     return " + ".join(ids) if ids else judges.get(metric.judge_kind)
 
 
-def task_result(task: Task, verdicts: Sequence[Verdict], compat: bool, judges: dict[str, str]) -> dict[str, Any]:
-    metrics = task.metrics(compat)
-    values = {m.name: compute_metric(m, verdicts) for m in metrics}
+def status_counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
+    return {s.value: sum(1 for v in verdicts if v.status is s) for s in Status}
+
+
+def task_result(task: Task, verdicts: Sequence[Verdict], profile: Profile, judges: dict[str, str],
+                errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """One task's entry in results.json: every metric computed centrally from the verdicts' status.
+
+    `errors`: generation error per sample id (the first is reported)."""
+    metrics = profile.metrics(task)
+    policy = profile.low_n_policy
+    values = {m.name: compute_metric(m, verdicts, low_n_policy=policy) for m in metrics}
     groups: dict[str, dict[str, Any]] = {}
     for key in task.group_by:
         buckets: dict[str, list[Verdict]] = {}
@@ -72,31 +86,43 @@ def task_result(task: Task, verdicts: Sequence[Verdict], compat: bool, judges: d
             if key in v.groups:
                 buckets.setdefault(str(v.groups[key]), []).append(v)
         groups[key] = {
-            g: {"n": len(vs), **{m.name: compute_metric(m, vs, with_ci=False)["value"] for m in metrics}}
+            g: {"n": len(vs), **{m.name: compute_metric(m, vs, with_ci=False, low_n_policy=policy)["value"]
+                                 for m in metrics}}
             for g, vs in sorted(buckets.items())
         }
     headline = next((m.name for m in metrics if m.headline), metrics[0].name)
-    judge_ids = sorted({v.judge for v in verdicts})
     for metric in metrics:
         values[metric.name]["judge"] = metric_judge(metric, verdicts, judges)
+    counts = status_counts(verdicts)
+    first_error = next((v.reason for v in verdicts if v.status is Status.FAILED and v.reason), None)
+    if errors:
+        first_error = next(iter(errors.values()), first_error)
+    first_unjudged = next((v.reason for v in verdicts if v.status is Status.UNJUDGED and v.reason), None)
     return {
         "dimension": task.dimension,
         "file": task.file,
         "description": task.description,
-        "mode": "trustllm" if compat else "default",
+        "version": task.version,
+        "mode": profile.name,
         "generation": task.generation.as_dict(),
         "n_items": len(verdicts),
-        "n_failed": sum(1 for v in verdicts if v.values.get("failed")),
-        "n_invalid": sum(1 for v in verdicts if not v.valid and not v.values.get("failed")),
-        "judges": judge_ids,
+        "n_scored": counts["scored"],
+        "n_invalid": counts["invalid"],
+        "n_failed": counts["failed"],
+        "n_unjudged": counts["unjudged"],
+        "first_error": first_error,
+        "first_unjudged": first_unjudged,
+        "complete": not counts["failed"] and not counts["unjudged"] and all(
+            m["value"] is not None for m in values.values()),
+        "judges": sorted({v.judge for v in verdicts if v.judge}),
         "headline": headline,
         "metrics": values,
         "groups": groups,
-        "fixes": [] if compat else list(task.fixes),
+        "fixes": profile.fixes(task),
     }
 
 
-def trustllm_object(tasks: Sequence[Task], results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def trustllm_object(tasks: Sequence[Task], results: dict[str, dict[str, Any]], profile: Profile) -> dict[str, Any]:
     """The original pipeline's return values (spec §5), built from this run's compat metrics."""
     out: dict[str, Any] = {}
     for task in tasks:
@@ -104,7 +130,7 @@ def trustllm_object(tasks: Sequence[Task], results: dict[str, dict[str, Any]]) -
             continue
         fn, key = task.trustllm_key
         vals = {name: m["value"] for name, m in results[task.id]["metrics"].items()}
-        value = task.trustllm_value(vals)
+        value = profile.trustllm_value(task, vals)
         section = out.setdefault(fn, {})
         if isinstance(value, dict) and isinstance(section.get(key), dict):
             section[key].update(value)
@@ -121,13 +147,13 @@ def data_version(files: dict[str, str]) -> str | None:
     return stable_hash(sorted(files.items())) if files else None
 
 
-def base_document(model: dict[str, Any], compat: bool, data: dict[str, Any]) -> dict[str, Any]:
+def base_document(model: dict[str, Any], profile: Profile, data: dict[str, Any]) -> dict[str, Any]:
     """The run-level fields of results.json (schema: trustbench/schema/results.schema.json)."""
     data = {**data, "version": data_version(data.get("files", {}))}
     return {
         "schema_version": SCHEMA_VERSION,
         "trustbench_version": __version__,
-        "mode": "trustllm" if compat else "default",
+        "mode": profile.name,
         "model": model,
         "data": data,
         "tasks": {},

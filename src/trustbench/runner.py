@@ -12,12 +12,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-from .core import Request, Response, Sample, Verdict
+from .core import Request, Response, Sample, Status, Verdict
 from .data import DataDir, load_records
+from . import progress
 from .errors import TrustbenchError
+from .secrets import mask, mask_obj
 from .judges import JudgeSet
+from .profiles import Profile
 from .models import ModelBackend
 from .report.scores import scores_object
 from .results import base_document, task_result, trustllm_object, write_json_atomic
@@ -34,9 +35,18 @@ class Plan:
 
 
 def plan(tasks: Sequence[Task], data: DataDir, limit: int | None) -> Plan:
+    """Load, validate and select every task's samples: all input errors surface here, before any generation."""
+    if not tasks:
+        raise TrustbenchError("The selection matches no task: check --dimension/--tasks (`trustbench list`)")
+    if limit is not None and limit < 1:
+        raise TrustbenchError(f"--limit must be at least 1; got {limit}")
     p = Plan(list(tasks))
     for task in tasks:
-        p.samples[task.id] = task.samples(task.load(data), limit)
+        records = task.load(data)
+        task.validate(records)
+        p.samples[task.id] = task.samples(records, limit)
+        if not p.samples[task.id] and not task.empty_ok:
+            raise TrustbenchError(f"{task.id}: no items in {data.path(task.file, task.source)}")
     return p
 
 
@@ -60,10 +70,7 @@ def generate(
     errors: dict[str, str] = {}
     if missing:
         start = time.perf_counter()
-        columns = [TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tps]}"),
-                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]
-        with Progress(*columns, disable=not show_progress, transient=False) as bar:
-            job = bar.add_task("gen", total=len(missing), tps="")
+        with progress.phase("generating", len(missing), show_progress) as bar:  # a bar, or log lines off a terminal
             try:
                 for req, resp in backend.generate(missing):
                     if resp.text is None:
@@ -74,13 +81,12 @@ def generate(
                         found[req.key] = resp
                         stats["generated"] += 1
                         stats["tokens"] += resp.tokens
-                    elapsed = time.perf_counter() - start
-                    bar.update(job, advance=1, tps=f"{stats['tokens'] / max(elapsed, 1e-9):.0f} tok/s")
+                    bar.advance(tokens=resp.tokens if resp.text is not None else 0)
             except TrustbenchError:
                 raise
             except Exception as exc:  # the backend died: keep what we have, say so once
                 raise TrustbenchError(
-                    f"Generation with {backend.id} stopped: {type(exc).__name__}: {exc}. "
+                    f"Generation with {backend.id} stopped: {type(exc).__name__}: {mask(exc)}. "
                     f"{stats['generated']} new responses were saved; run the same command again to resume."
                 ) from None
         stats["seconds"] = time.perf_counter() - start
@@ -95,18 +101,50 @@ def generate(
 
 
 def score(
-    p: Plan, responses: dict[str, dict[str, Response]], judges: JudgeSet, compat: bool
+    p: Plan, responses: dict[str, dict[str, Response]], judges: JudgeSet, profile: Profile, show_progress: bool = False
 ) -> tuple[dict[str, dict[str, Any]], dict[str, list[Verdict]]]:
-    ctx = ScoringContext(compat=compat, judges=judges)
+    """Judge every task under the profile; a sample without a response gets a `failed` verdict, whatever the
+    task's judge does with it."""
+    ctx = ScoringContext(profile=profile, judges=judges)
     results: dict[str, dict[str, Any]] = {}
     verdicts: dict[str, list[Verdict]] = {}
-    for task in p.tasks:
-        answered = {sid: r for sid, r in responses.get(task.id, {}).items() if r.text is not None}
-        vs = task.judge(p.samples[task.id], answered, ctx)
-        judge_ids = {kind: judges.get(kind).id for kind in task.judge_kinds if kind != "rule" and judges.get(kind)}
-        results[task.id] = task_result(task, vs, compat, judge_ids)
+    for task in progress.track(p.tasks, "judging", show_progress, unit="tasks"):
+        got = responses.get(task.id, {})
+        answered = {sid: r for sid, r in got.items() if r.text is not None}
+        errors = {sid: r.error or "generation failed" for sid, r in got.items() if r.text is None}
+        vs = ensure_failed(profile.judge(task, p.samples[task.id], answered, ctx), errors)
+        judge_ids = {kind: j.id for kind in task.judge_kinds if kind != "rule" and (j := judges.get(kind))}
+        results[task.id] = task_result(task, vs, profile, judge_ids, errors)
         verdicts[task.id] = vs
     return results, verdicts
+
+
+def ensure_failed(verdicts: list[Verdict], errors: dict[str, str]) -> list[Verdict]:
+    """A verdict about a sample whose generation failed is `failed` with its error, whatever a task built."""
+    out = []
+    for v in verdicts:
+        if v.sample_id in errors and v.status is not Status.FAILED:
+            v = Verdict.failed(v.sample_id, v.judge, errors[v.sample_id], groups=v.groups, extras=v.extras)
+        elif v.sample_id in errors and not v.reason:
+            v.reason = errors[v.sample_id]
+        out.append(v)
+    return out
+
+
+def incomplete_reasons(doc: dict[str, Any]) -> list[str]:
+    """Why a finished run is incomplete (empty when every requested item was answered and scored and every
+    metric has a value): drives the exit status 3."""
+    out = []
+    for tid, t in doc.get("tasks", {}).items():
+        if t.get("n_failed"):
+            out.append(f"{tid}: {t['n_failed']} of {t['n_items']} items failed (first error: {t.get('first_error')})")
+        if t.get("n_unjudged"):
+            out.append(f"{tid}: {t['n_unjudged']} items not judged ({t.get('first_unjudged')})")
+        nulls = [n for n, m in t["metrics"].items() if m.get("value") is None]
+        if nulls:
+            why = t["metrics"][nulls[0]].get("reason", "no value")
+            out.append(f"{tid}: {len(nulls)} metric(s) without value ({', '.join(nulls[:3])}: {why})")
+    return out
 
 
 def write_run(
@@ -128,7 +166,7 @@ def write_run(
             lines.append({
                 "task": task.id, "id": s.id, "prompt": s.prompt,
                 "response": None if r is None else r.text, "error": None if r is None else r.error,
-                "verdict": None if v is None else v.values, "judge": None if v is None else v.judge,
+                "verdict": None if v is None else v.as_dict(), "judge": None if v is None else v.judge,
                 "groups": None if v is None else v.groups,
             })
             if task.source == "trustllm":  # the original toolkit's layout, re-scorable with `trustbench score`
@@ -141,7 +179,7 @@ def write_run(
     for rel, recs in by_file.items():
         write_json_atomic(out_dir / "responses" / rel, [recs[i] for i in sorted(recs)], indent=None)
     doc["scores"] = scores_object(doc)  # derived from the tasks; readers of results.json need not recompute it
-    write_json_atomic(out_dir / "results.json", doc)
+    write_json_atomic(out_dir / "results.json", mask_obj(doc))  # no credential from a spec or error is stored
 
 
 def now() -> str:
@@ -154,7 +192,7 @@ def evaluate(
     out_dir: Path,
     store: Store,
     judges: JudgeSet,
-    compat: bool,
+    profile: Profile,
     limit: int | None = None,
     backend_factory: Callable[[], ModelBackend] | None = None,
     model_spec: str = "",
@@ -171,23 +209,31 @@ def evaluate(
         responses, gen = generate(p, backend, store, show_progress)
     finally:
         backend.close()
-    results, verdicts = score(p, responses, judges, compat)
+    results, verdicts = score(p, responses, judges, profile, show_progress)
     data_info = {"root": str(data.root), "files": {k: v for t in tasks for k, v in t.data_files(data).items()}}
-    doc = base_document({"spec": model_spec, "id": backend.id}, compat, data_info)
+    doc = base_document({"spec": model_spec, "id": backend.id}, profile, data_info)
     doc.update(started=started, finished=now(), wall_seconds=round(time.perf_counter() - t0, 2), limit=limit,
                generation=gen | {"tokens_per_second": round(gen["tokens"] / gen["seconds"], 1) if gen["seconds"] else None},
                judges={k: v for k, v in judges.specs.items()})
-    doc["tasks"] = results
-    if compat:
-        doc["trustllm"] = trustllm_object(p.tasks, results)
-    if judges.second:
-        doc["judge_agreement"] = judges.agreements()
+    finish(doc, p, results, judges, profile)
     write_run(out_dir, p, doc, responses, verdicts)
     return doc
 
 
+def finish(doc: dict[str, Any], p: Plan, results: dict[str, dict[str, Any]], judges: JudgeSet,
+           profile: Profile) -> None:
+    """The run-level parts computed once from the task results: compat object, judge agreement, completeness."""
+    doc["tasks"] = results
+    if profile.name == "trustllm":
+        doc["trustllm"] = trustllm_object(p.tasks, results, profile)
+    if judges.second:
+        doc["judge_agreement"] = judges.agreements()
+    doc["incomplete"] = incomplete_reasons(doc)
+    doc["complete"] = not doc["incomplete"]
+
+
 def score_responses(
-    tasks: Sequence[Task], responses_dir: Path, out_dir: Path, judges: JudgeSet, compat: bool
+    tasks: Sequence[Task], responses_dir: Path, out_dir: Path, judges: JudgeSet, profile: Profile
 ) -> dict[str, Any]:
     """`trustbench score`: judge responses produced elsewhere, in the original toolkit's layout."""
     started = now()
@@ -206,20 +252,17 @@ def score_responses(
                 raise TrustbenchError(f"{path}, record {i}: missing field 'res' (the model's response)")
             if rec["res"] is not None and not isinstance(rec["res"], str):
                 raise TrustbenchError(f"{path}, record {i}: field 'res' should be a string or null")
+        task.validate(records)
         p.samples[task.id] = task.samples(records)
         responses[task.id] = {
-            s.id: Response(text=s.record["res"], error=None if s.record["res"] is not None else "no response")
+            s.id: Response(text=s.record["res"], error=None if s.record["res"] is not None else "no response ('res' is null)")
             for s in p.samples[task.id]
         }
     p.tasks = [t for t in chosen if p.samples[t.id]]  # a file may hold only another task's records
-    results, verdicts = score(p, responses, judges, compat)
-    doc = base_document({"spec": f"responses:{responses_dir}", "id": f"external:{responses_dir.name}"}, compat,
+    results, verdicts = score(p, responses, judges, profile)
+    doc = base_document({"spec": f"responses:{responses_dir}", "id": f"external:{responses_dir.name}"}, profile,
                         {"root": str(responses_dir), "files": {}})
     doc.update(started=started, finished=now(), judges={k: v for k, v in judges.specs.items()})
-    doc["tasks"] = results
-    if compat:
-        doc["trustllm"] = trustllm_object(p.tasks, results)
-    if judges.second:
-        doc["judge_agreement"] = judges.agreements()
+    finish(doc, p, results, judges, profile)
     write_run(out_dir, p, doc, responses, verdicts)
     return doc

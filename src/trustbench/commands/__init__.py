@@ -6,7 +6,7 @@ import typer
 
 
 def register_all(app: typer.Typer) -> None:
-    from . import judge, report, survey
+    from . import judge, report, store, survey
 
-    for module in (judge, report, survey):
+    for module in (judge, report, store, survey):
         module.register(app)

@@ -110,6 +110,10 @@ class DataDir:
         return _sha256(path) if path.is_file() else ""
 
 
+def _types(typ: type | tuple[type, ...]) -> tuple[type, ...]:
+    return typ if isinstance(typ, tuple) else (typ,)
+
+
 @lru_cache(maxsize=64)
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -133,13 +137,15 @@ def load_records(path: Path, required: dict[str, type | tuple[type, ...]]) -> li
     if not path.is_file():
         raise TrustbenchError(f"Data file missing: {path}")
     records = _load_json(path, path.stat().st_mtime)
+    if not records:
+        raise TrustbenchError(f"{path}: holds no records (an empty list): nothing to evaluate")
     for i, rec in enumerate(records):
         if not isinstance(rec, dict):
             raise TrustbenchError(f"{path}, record {i}: expected an object, found {type(rec).__name__}")
         for name, typ in required.items():
             if name not in rec:
                 raise TrustbenchError(f"{path}, record {i}: missing field '{name}'")
-            if not isinstance(rec[name], typ):
+            if not isinstance(rec[name], typ) or (isinstance(rec[name], bool) and bool not in _types(typ)):
                 want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
                 raise TrustbenchError(
                     f"{path}, record {i}: field '{name}' should be {want}, found {type(rec[name]).__name__}"

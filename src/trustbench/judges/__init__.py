@@ -31,7 +31,8 @@ from .refusal import RuleRefusalJudge
 if TYPE_CHECKING:
     from ..store import Store
 
-__all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeSet", "RuleRefusalJudge", "make_judge"]
+__all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeSet", "RuleRefusalJudge", "check_spec",
+           "make_judge"]
 
 KINDS = ("refusal", "llm", "embedding", "toxicity")
 SECOND_KINDS = ("refusal",)
@@ -86,6 +87,28 @@ def make_judge(kind: str, spec: str, store: "Store | None") -> Judge:
     else:
         raise TrustbenchError(f"Unknown judge kind '{kind}'. Kinds: {', '.join(KINDS)}")
     raise TrustbenchError(f"Unknown {kind} judge '{spec}'. Use {SPEC_HELP[kind]}")
+
+
+def check_spec(kind: str, spec: str | None) -> None:
+    """Parse and check a judge spec before any compute, loading no weights (judges load them at first use).
+
+    A model spec inside it (llm=SPEC, refusal=llm:SPEC) is checked as `run --model` checks one; a local path
+    (hf:/st:/detoxify: starting with / . or ~) must exist."""
+    if not spec:
+        return
+    make_judge(kind, spec, None)  # the constructors parse and check only
+    head, _, rest = spec.partition(":")
+    model_spec = spec if kind == "llm" else rest if (kind == "refusal" and head == "llm") else None
+    if model_spec:
+        from ..preflight import check_model_spec
+
+        check_model_spec(model_spec, f"--judge {kind}")
+    elif head in ("hf", "st") and rest:
+        ref = rest.rpartition("@")[0] if kind == "refusal" and "@" in rest and "/" not in rest.rpartition("@")[2] else rest
+        from pathlib import Path
+
+        if ref.startswith(("/", ".", "~")) and not Path(ref).expanduser().exists():
+            raise TrustbenchError(f"--judge {kind}={spec}: no such model folder: {ref}")
 
 
 @dataclass

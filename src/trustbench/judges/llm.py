@@ -3,7 +3,11 @@
 `--judge llm=MODEL_SPEC` takes the same specs as `--model` (`smollm2`, `llamacpp:PATH`, `openai:MODEL@URL`, ...).
 Questions go out at temperature 0 through `ModelBackend.generate`, so the backend's own concurrency and
 batching apply. A failed or empty reply is retried; one still failing becomes a Judgement with `error`
-(never cached, asked again next run). `raw` is the judge's reply text, `label` its parsed answer.
+(never cached, asked again next run).
+
+Trust boundary: the judged response (and every other field) is data. The question fences each value
+(`templates.render`), and `raw` is the judge's reply with every quotation or verbatim copy of those values
+masked (`templates.own_words`): `label`, and every task that parses `raw`, read only what the judge wrote.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING, Sequence
 from ..core import GenerationSettings, Request
 from ..errors import TrustbenchError
 from .base import Judge, JudgeInput, Judgement
-from .templates import parse_label, render
+from .templates import own_words, parse_label, render
 
 if TYPE_CHECKING:
     from ..models.base import ModelBackend
@@ -34,7 +38,7 @@ class LLMJudge(Judge):
     """Asks the configured model one templated question per item; the template key travels in `extra`."""
 
     kind = "llm"
-    version = "1"
+    version = "2"  # 2: fenced fields, verdicts read from the judge's own words only
 
     def __init__(self, model_spec: str, store: "Store | None" = None, attempts: int = ATTEMPTS):
         super().__init__(store)
@@ -83,11 +87,12 @@ class LLMJudge(Judge):
         keyed = [_fields(it) for it in items]
         prompts = [render(template, fields) for template, fields in keyed]
         results = []
-        for (template, _), (reply, error) in zip(keyed, self.replies(prompts)):
+        for (template, fields), (reply, error) in zip(keyed, self.replies(prompts)):
             if reply is None:
                 results.append(Judgement(label=None, error=f"LLM judge {self.model_spec}: {error}"))
             else:
-                results.append(Judgement(label=parse_label(template, reply), raw=reply))
+                own = own_words(reply, fields.values())  # the candidate's words never count as the verdict
+                results.append(Judgement(label=parse_label(template, own), raw=own))
         return results
 
     def close(self) -> None:
@@ -99,7 +104,7 @@ class LLMRefusalJudge(Judge):
     """Refusal by asking an LLM judge whether the response refuses (label refusal on 'yes')."""
 
     kind = "refusal"
-    version = "1"
+    version = "2"  # follows LLMJudge 2
 
     def __init__(self, model_spec: str, store: "Store | None" = None):
         super().__init__(store)

@@ -1,5 +1,7 @@
 """Metrics: aggregate verdicts into numbers with direction, counts and confidence intervals."""
 
-from .core import Metric, MetricUndefined, bootstrap_ci, compute_metric, mean_metric
+from .core import (MIN_N, Metric, MetricUndefined, bootstrap_ci, compute_metric, item_value, mean_metric, rate_metric,
+                   wilson_ci)
 
-__all__ = ["Metric", "MetricUndefined", "bootstrap_ci", "compute_metric", "mean_metric"]
+__all__ = ["MIN_N", "Metric", "MetricUndefined", "bootstrap_ci", "compute_metric", "item_value", "mean_metric", "rate_metric",
+           "wilson_ci"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from ..core import Request, Response
 
@@ -25,6 +26,22 @@ class ModelBackend(ABC):
 
     def close(self) -> None:
         """Release the model (threads, sockets, memory)."""
+
+    def info(self) -> dict[str, Any]:
+        """What results.json should record about the model beyond its id: for llamacpp the chat template
+        (None | "gguf" | "user-supplied:NAME") and decoding path, for openai what the server says it serves,
+        its fingerprint and the sampling settings sent. JSON-serialisable; keys vary by backend."""
+        return {"id": self.id}
+
+    def render(self, prompt: str) -> str:
+        """The prompt exactly as the model receives it (chat template applied, over-long text cut), so
+        items.jsonl can record what was sent. Backends whose server applies the template return the prompt."""
+        return prompt
+
+
+def notice(message: str) -> None:
+    """A one-line note for the user on stderr (plain text: never markup, never mixed into stdout results)."""
+    print(f"note: {message}", file=sys.stderr, flush=True)
 
 
 def fit_prompt(

@@ -170,8 +170,8 @@ def _task_board(tid: str, metric: str, present: list[tuple[str, Run]], entries) 
 
     def pairs(upper: Row, lower: Row) -> str:
         run_a, run_b = by_label[upper.label], by_label[lower.label]
-        m = task_metric(tid, metric, run_a.compat)
-        if m is not None and run_a.compat == run_b.compat:
+        m = task_metric(tid, metric, run_a.mode)
+        if m is not None and run_a.mode == run_b.mode:
             ci = paired_bootstrap(m, _verdicts(run_a, tid), _verdicts(run_b, tid))
             if ci is not None:
                 used.add("paired")

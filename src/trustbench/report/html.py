@@ -166,7 +166,7 @@ def report_context(run: Run, examples: int = 25, reference: str | None = "trustl
     doc = run.doc
     ov, charts = dimension_charts(doc)
     ref = _reference_for(doc, reference)
-    items = {tid: worst_items(tid, t, run.items_by_task.get(tid, []), run.compat, examples)
+    items = {tid: worst_items(tid, t, run.items_by_task.get(tid, []), run.mode, examples)
              for tid, t in doc["tasks"].items()}
     oa_rows, oa_point = overalign.run_point(doc["model"]["id"], doc["tasks"])
     shows_overalign = any(r["run"] for r in oa_rows)

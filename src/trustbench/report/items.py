@@ -4,45 +4,58 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..core import Verdict
-from ..metrics import Metric
+from ..core import Status, Verdict
+from ..metrics import Metric, item_value
 
 TEXT_LIMIT = 4000  # characters of prompt/response kept per item in a report (the run dir keeps everything)
 
 
-def task_metric(task_id: str, metric_name: str, compat: bool) -> Metric | None:
-    """The registered metric behind a results.json entry, or None (task or metric unknown to this install)."""
+def task_metric(task_id: str, metric_name: str, mode: str) -> Metric | None:
+    """The registered metric behind a results.json entry, or None (task, metric or profile unknown to this install)."""
+    from ..errors import TrustbenchError
+    from ..profiles import get_profile
     from ..tasks import registry
 
     task = registry().get(task_id)
     if task is None:
         return None
-    return next((m for m in task.metrics(compat) if m.name == metric_name), None)
+    try:
+        profile = get_profile(mode)
+    except TrustbenchError:
+        return None
+    return next((m for m in profile.metrics(task) if m.name == metric_name), None)
 
 
-def to_verdict(rec: Mapping[str, Any]) -> Verdict:
-    """An items.jsonl record's verdict as the metrics see it."""
-    return Verdict(rec["id"], rec.get("verdict") or {}, rec.get("judge") or "", rec.get("groups") or {})
+def to_verdict(rec: Mapping[str, Any]) -> Verdict | None:
+    """An items.jsonl record's verdict as the metrics see it (None for records of an older schema)."""
+    v = rec.get("verdict")
+    if not isinstance(v, Mapping) or v.get("status") not in {s.value for s in Status}:
+        return None
+    return Verdict.from_dict(rec["id"], v, rec.get("judge") or "", rec.get("groups") or {})
 
 
-def item_outcome(rec: Mapping[str, Any], per_item, direction: str) -> tuple[int, float, str]:
+def item_outcome(rec: Mapping[str, Any], metric: Metric | None, direction: str) -> tuple[int, float, str]:
     """(severity class, oriented item score, status label); lower sorts first, i.e. worse."""
-    verdict = rec.get("verdict") or {}
-    if rec.get("response") is None or verdict.get("failed"):
+    v = to_verdict(rec)
+    if rec.get("response") is None or (v is not None and v.status is Status.FAILED):
         return 0, 0.0, "generation failed"
-    if verdict.get("valid") is False:
+    if v is None:
+        return 4, 1.0, "not scored"
+    if v.status is Status.UNJUDGED:
+        return 1, 0.0, "not judged"
+    if v.status is Status.INVALID:
         return 1, 0.0, "invalid"
-    if per_item is not None:
+    if metric is not None and metric.per_item is not None:
         try:
-            x = per_item(to_verdict(rec))
+            x = item_value(metric, v)
         except (KeyError, TypeError, ValueError):
             x = None
         if x is not None:
             score = float(x) if direction == "higher" else 1.0 - float(x)
             return (2, score, "fail") if score < 0.5 else (3, score, "pass")
-    if verdict.get("correct") is False:
+    if v.correct is False:
         return 2, 0.0, "fail"
-    if verdict.get("correct") is True:
+    if v.correct is True:
         return 3, 1.0, "pass"
     return 4, 1.0, "not scored"
 
@@ -53,15 +66,14 @@ def _clip(text: str | None) -> str | None:
     return text[:TEXT_LIMIT] + f"… [{len(text) - TEXT_LIMIT} more characters in items.jsonl]"
 
 
-def worst_items(task_id: str, result: Mapping[str, Any], items: Sequence[Mapping[str, Any]], compat: bool,
+def worst_items(task_id: str, result: Mapping[str, Any], items: Sequence[Mapping[str, Any]], mode: str,
                 k: int) -> list[dict[str, Any]]:
     """Up to k items, worst first by the headline metric, as plain dicts for the report."""
     metric = result["metrics"][result["headline"]]
-    metric_def = task_metric(task_id, result["headline"], compat)
-    fn = None if metric_def is None else metric_def.per_item
+    metric_def = task_metric(task_id, result["headline"], mode)
     ranked = []
     for rec in items:
-        severity, score, status = item_outcome(rec, fn, metric["direction"])
+        severity, score, status = item_outcome(rec, metric_def, metric["direction"])
         ranked.append((severity, score, rec, status))
     ranked.sort(key=lambda r: (r[0], r[1]))
     return [

@@ -24,8 +24,13 @@ class Run:
         return self.doc["model"]["id"]
 
     @property
+    def mode(self) -> str:
+        """The scoring profile the run was scored under."""
+        return str(self.doc["mode"])
+
+    @property
     def compat(self) -> bool:
-        return self.doc["mode"] == "trustllm"
+        return self.mode == "trustllm"
 
     @property
     def tasks(self) -> dict[str, dict[str, Any]]:

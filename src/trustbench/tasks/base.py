@@ -8,25 +8,27 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
-from ..core import GenerationSettings, Response, Sample, Verdict
+from ..core import GenerationSettings, Response, Sample, Status, Verdict
 from ..metrics import Metric
 
 from ..data import DataDir, load_records
+from ..errors import TrustbenchError
 
 if TYPE_CHECKING:
     from ..judges import JudgeSet
+    from ..profiles import Profile
 
 
 @dataclass
 class ScoringContext:
-    """What a task's judge step may use: the scoring mode and the configured judges."""
+    """What a task's judge step may use: the scoring profile and the configured judges."""
 
-    compat: bool
+    profile: "Profile"
     judges: "JudgeSet"
 
     @property
     def mode(self) -> str:
-        return "trustllm" if self.compat else "default"
+        return self.profile.name
 
 
 class Task(ABC):
@@ -49,6 +51,12 @@ class Task(ABC):
     generates: ClassVar[bool] = True
     # Which data root `file` is relative to: "trustllm" (the benchmark) or e.g. "llm_eval" (the survey).
     source: ClassVar[str] = "trustllm"
+    # Bumped whenever the task's prompts, parsing or metrics change; recorded in results.json.
+    version: ClassVar[str] = "1"
+    # A task whose input is optional may have no items: its judge reports it as not judged, with the reason.
+    empty_ok: ClassVar[bool] = False
+    # Allowed values of label fields (field -> values); checked with their types before any generation.
+    vocab: ClassVar[Mapping[str, tuple[Any, ...]]] = {}
 
     @property
     def id(self) -> str:
@@ -92,19 +100,33 @@ class Task(ABC):
             selected = self.limit(selected, limit)
         return [Sample(id=f"{self.file}#{i}", index=i, prompt=self.prompt(r), record=r) for i, r in selected]
 
+    def validate(self, records: Sequence[dict]) -> None:
+        """Check what field types cannot (label vocabularies, complete pairs...) before any generation.
+
+        Raises TrustbenchError naming the file, record and field. Tasks with structure override and call super()."""
+        for i, rec in enumerate(records):
+            if not self.keep(rec):
+                continue
+            for name, allowed in self.vocab.items():
+                value = rec.get(name)
+                if not any(value == a and type(value) is type(a) for a in allowed):
+                    shown = ", ".join(repr(a) for a in allowed)
+                    raise TrustbenchError(f"{self.file}, record {i}: field '{name}' is {value!r}, expected one of {shown}")
+
     @abstractmethod
     def judge(
         self, samples: Sequence[Sample], responses: Mapping[str, Response], ctx: ScoringContext
     ) -> list[Verdict]:
-        """Turn responses into verdicts (responses whose generation failed are absent)."""
+        """Turn responses into verdicts, one per sample or unit (responses whose generation failed are absent:
+        their samples get `failed` verdicts)."""
 
     @abstractmethod
-    def metrics(self, compat: bool) -> list[Metric]:
-        """The numbers this task reports in the given mode; exactly one should be the headline."""
+    def metrics(self) -> list[Metric]:
+        """The numbers this task reports (default profile); exactly one is the headline."""
 
-    def trustllm_value(self, values: Mapping[str, float | None]) -> Any:
+    def trustllm_value(self, values: Mapping[str, float | None], profile: "Profile") -> Any:
         """This task's value in the original pipeline's return dict (compat mode)."""
-        headline = next(m.name for m in self.metrics(True) if m.headline)
+        headline = next(m.name for m in profile.metrics(self) if m.headline)
         return values.get(headline)
 
 
@@ -136,11 +158,33 @@ def verdicts_for(
     samples: Sequence[Sample],
     responses: Mapping[str, Response],
     judge_id: str,
-    fn: Callable[[Sample, str | None], dict[str, Any]],
+    fn: Callable[[Sample, str], Verdict],
     groups: Callable[[Sample], dict[str, str]] | None = None,
+    extras: Callable[[Sample], dict[str, Any]] | None = None,
 ) -> list[Verdict]:
-    """Apply a per-item rule to every sample: the common shape of keyword-scored tasks."""
+    """Apply a per-item rule to every answered sample; unanswered ones get a `failed` verdict by construction.
+
+    `fn(sample, text)` returns the verdict (its groups/extras are completed from `groups`/`extras`), so a
+    rule never sees a failed generation and can never turn one into a value.
+    """
     out = []
     for s in samples:
-        out.append(Verdict(s.id, fn(s, text_of(responses, s)), judge_id, groups(s) if groups else {}))
+        g = groups(s) if groups else {}
+        x = extras(s) if extras else {}
+        text = text_of(responses, s)
+        if text is None:
+            out.append(Verdict.failed(s.id, judge_id, groups=g, extras=x))
+            continue
+        v = fn(s, text)
+        v.groups = {**g, **v.groups}
+        v.extras = {**x, **v.extras}
+        out.append(v)
     return out
+
+
+def judged(sample: Sample, judge_id: str, *, label: str | None = None, correct: bool | None = None,
+           score: float | None = None, invalid: str | None = None, **extras: Any) -> Verdict:
+    """A scored verdict, or an invalid one when `invalid` gives the reason (shorthand for rule-judged tasks)."""
+    status = Status.INVALID if invalid else Status.SCORED
+    return Verdict(sample.id, status, judge_id, label=label, correct=correct, score=score, reason=invalid,
+                   extras=extras)

@@ -158,6 +158,11 @@ class AdvGLUE(Task):
             members[r["type"]] = s
         return [(m.get("original"), m.get("modified")) for m in by_index.values()]
 
+    def validate(self, records):
+        """Malformed pairs anywhere in the file are a data error found before generation, not in `judge`."""
+        super().validate(records)
+        self.pairs(self.samples(records))
+
     def judge(self, samples, responses, ctx):
         parse = advglue_compat_label if ctx.compat else advglue_default_label
         out = []

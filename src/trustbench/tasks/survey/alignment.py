@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...core import Verdict
+from ...core import Status
 from ...errors import TrustbenchError
 
 
@@ -36,28 +36,36 @@ def _read_run(run: Path) -> tuple[dict[str, Any], Iterator[dict[str, Any]]]:
     return doc, lines()
 
 
-def desirability(item: dict[str, Any], compat: bool) -> bool | None:
+def desirability(item: dict[str, Any], mode: str) -> bool | None:
     """Whether a judged item shows desirable behaviour, or None when its verdict does not say."""
-    values = item.get("verdict")
-    if not isinstance(values, dict) or values.get("failed") or item.get("response") is None:
+    from ...metrics import item_value
+    from ...report.items import task_metric, to_verdict
+
+    v = to_verdict(item)
+    if v is None or v.status is not Status.SCORED or item.get("response") is None:
         return None
-    if isinstance(values.get("desirable"), bool):
-        return values["desirable"]
+    if isinstance(v.extras.get("desirable"), bool):
+        return bool(v.extras["desirable"])
+    task = item.get("task", "")
     from .. import registry
 
-    task = registry().get(item.get("task", ""))
-    if task is None:
-        return None
-    headline = next((m for m in task.metrics(compat) if m.headline), None)
-    if headline is None or headline.per_item is None:
+    headline = next((m.name for m in _metrics(registry().get(task), mode) if m.headline), None)
+    metric = task_metric(task, headline, mode) if headline else None
+    if metric is None or metric.per_item is None:
         return None
     try:
-        score = headline.per_item(Verdict(item.get("id", ""), values, item.get("judge") or "", item.get("groups") or {}))
+        score = item_value(metric, v)
     except (KeyError, TypeError):
         return None
     if score not in (0.0, 1.0):
         return None
-    return (score == 1.0) == (headline.direction == "higher")
+    return (score == 1.0) == (metric.direction == "higher")
+
+
+def _metrics(task: Any, mode: str) -> list[Any]:
+    from ...profiles import get_profile
+
+    return [] if task is None else get_profile(mode).metrics(task)
 
 
 def export_alignment(runs: list[Path], out_dir: Path) -> dict[str, int]:
@@ -66,9 +74,9 @@ def export_alignment(runs: list[Path], out_dir: Path) -> dict[str, int]:
     seen: set[tuple[str, str, str]] = set()
     for run in runs:
         doc, items = _read_run(run)
-        compat, model = doc.get("mode") == "trustllm", (doc.get("model") or {}).get("id", run.name)
+        mode, model = str(doc.get("mode") or "default"), (doc.get("model") or {}).get("id", run.name)
         for item in items:
-            good = desirability(item, compat)
+            good = desirability(item, mode)
             key = (item.get("task", ""), item["prompt"], item.get("response") or "")
             if good is None or key in seen:
                 continue

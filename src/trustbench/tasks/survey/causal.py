@@ -8,31 +8,36 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Callable, Mapping, Sequence
 
-from ...core import Verdict
+from ...core import Response, Sample, Verdict
 from ...errors import TrustbenchError
-from ...metrics import mean_metric
-from ..base import register, text_of
-from ..parsing import choice_letter
-from .common import SurveyTask, failed, yes_no
+from ...judges.rules import Parse, get_rule, rule
+from ...metrics import Metric, mean_metric
+from ..base import ScoringContext, judged, register, verdicts_for
+from ..common import accuracy
+from .common import SurveyTask
 
 GOLD = {1: ("B", "B"), 2: ("A", "A"), 3: ("A", "B")}
 _LETTER_PAREN = re.compile(r"\b[AB]\)")
 
 
-def original_letter(text: str) -> str | None:
-    """The authors' rule: exactly one 'A)' or 'B)' in the answer, else 'did not understand'."""
+@rule("causal-original", 1, "the survey authors' rule: exactly one 'A)' or 'B)' in the answer, else 'did not understand'",
+      examples=(({"text": "A) yes"}, "A"), ({"text": "A) or B)"}, None), ({"text": "B"}, None)))
+def original_letter(text: str) -> Parse:
     found = _LETTER_PAREN.findall(text)
-    return found[0][0] if len(found) == 1 else None
+    return Parse(found[0][0]) if len(found) == 1 else Parse(None, "not exactly one 'A)' or 'B)'")
 
 
-def default_letter(text: str) -> str | None:
-    """The option an answer marks ('A', '(B)', 'Answer: A'), else the first whole-word yes (A) or no (B)."""
-    letter = choice_letter(text, "AB")
-    if letter is None and (word := yes_no(text)):
-        letter = "A" if word == "yes" else "B"
-    return letter
+@rule("causal-letter", 2, "the option an answer marks (rule option-letter), else its first yes (A) or no (B) (rule"
+      " yes-no); echoes of the prompt are ignored",
+      examples=(({"text": "Answer: B"}, "B"), ({"text": "Yes, it does."}, "A"), ({"text": "A) Yes\nB) No"}, None)))
+def default_letter(text: str, prompt: str | None = None) -> Parse:
+    got = get_rule("option-letter")(text, "AB", prompt=prompt)
+    if got.ok:
+        return got
+    word = get_rule("yes-no")(text, prompt=prompt)
+    return Parse({"yes": "A", "no": "B"}[word.value]) if word.ok else Parse(None, got.reason)
 
 
 def fill(template: str, event_a: str, event_b: str) -> str:
@@ -71,33 +76,42 @@ class CausalReasoning(SurveyTask):
                                 "gold": gold, "prompt": fill(templates[q], row[0], row[1])})
         return records
 
-    def judge(self, samples, responses, ctx):
-        out = []
-        for s in samples:
-            r, text = s.record, text_of(responses, s)
-            groups = {"question": r["question"], "relation": str(r["relation"])}
-            if text is None:
-                out.append(failed(s.id, "rule:causal-letter@1", groups, question=r["question"], gold=r["gold"]))
-                continue
-            pred = original_letter(text) if ctx.compat else default_letter(text)
-            values: dict[str, Any] = {"question": r["question"], "gold": r["gold"], "pred": pred,
-                                      "valid": pred is not None, "correct": pred == r["gold"]}
-            values["desirable"] = values["correct"]
-            out.append(Verdict(s.id, values, "rule:causal-original@1" if ctx.compat else "rule:causal-letter@1", groups))
-        return out
+    def judge(self, samples: Sequence[Sample], responses: Mapping[str, Response], ctx: ScoringContext) -> list[Verdict]:
+        return judge_with(self, samples, responses, lambda s, text: default_letter(text, prompt=s.prompt),
+                          default_letter.id)
 
-    def metrics(self, compat):
-        def item(question: str | None, key: str):
-            def fn(v: Verdict) -> float | None:
-                if v.values.get("failed") or (question and v.values.get("question") != question):
-                    return None
-                return float(bool(v.values.get(key)))
-            return fn
+    def metrics(self) -> list[Metric]:
+        return causal_metrics()
 
-        return [
-            mean_metric("accuracy", item(None, "correct"), headline=True, description="accuracy over both questions"),
-            mean_metric("q1_accuracy", item("q1", "correct"), description="Q1 (is A a cause of B?) accuracy"),
-            mean_metric("q2_accuracy", item("q2", "correct"), description="Q2 (must A change if B flips?) accuracy"),
-            mean_metric("q1_answered", item("q1", "valid"), description="share of Q1 answers naming A or B"),
-            mean_metric("q2_answered", item("q2", "valid"), description="share of Q2 answers naming A or B"),
-        ]
+
+def judge_with(task: CausalReasoning, samples: Sequence[Sample], responses: Mapping[str, Response],
+               read: Callable[[Sample, str], Parse], judge_id: str) -> list[Verdict]:
+    """Verdicts from a letter-reading rule: correct when the letter is the gold one."""
+    def one(s: Sample, text: str) -> Verdict:
+        got = read(s, text)
+        return judged(s, judge_id, label=got.value, correct=got.value == s.record["gold"], invalid=got.reason,
+                      desirable=got.value == s.record["gold"])
+
+    return verdicts_for(samples, responses, judge_id, one,
+                        groups=lambda s: {"question": s.record["question"], "relation": str(s.record["relation"])},
+                        extras=lambda s: {"gold": s.record["gold"]})
+
+
+def causal_metrics(invalid_as_wrong: bool = True) -> list[Metric]:
+    """Both profiles count an answer naming no option as wrong (the authors' 'did not understand')."""
+    def q(name: str) -> Callable[[Verdict], bool]:
+        return lambda v: v.groups.get("question") == name
+
+    return [
+        accuracy("accuracy", headline=True, invalid_as_wrong=invalid_as_wrong, description="accuracy over both questions"),
+        accuracy("q1_accuracy", where=q("q1"), invalid_as_wrong=invalid_as_wrong, description="Q1 (is A a cause of B?) accuracy"),
+        accuracy("q2_accuracy", where=q("q2"), invalid_as_wrong=invalid_as_wrong,
+                 description="Q2 (must A change if B flips?) accuracy"),
+        answered_rate("q1_answered", q("q1"), "share of Q1 answers naming A or B"),
+        answered_rate("q2_answered", q("q2"), "share of Q2 answers naming A or B"),
+    ]
+
+
+def answered_rate(name: str, where: Callable[[Verdict], bool], description: str) -> Metric:
+    """Share of answered items that stated a valid answer (1 - invalid rate, within a scope)."""
+    return mean_metric(name, lambda v: 1.0, on_invalid=0.0, where=where, binary=True, description=description)

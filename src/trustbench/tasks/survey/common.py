@@ -1,17 +1,20 @@
-"""What the survey studies share: their data root, text-file readers, yes/no parsing, unit limits."""
+"""What the survey studies share: their data root, text-file readers, the LLM judge's yes/no, unit limits."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ...core import Sample, Verdict
+from ...core import Sample
 from ...data import DataDir
 from ...errors import TrustbenchError
 from ..base import Task
+
+if TYPE_CHECKING:
+    from ...core import Response
+    from ..base import ScoringContext
 
 DIMENSION = "survey"
 SOURCE = "llm_eval"
@@ -77,15 +80,6 @@ def read_json_records(path: Path, required: Mapping[str, type]) -> list[dict[str
     return records
 
 
-_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
-
-
-def yes_no(text: str | None) -> str | None:
-    """The first standalone 'yes' or 'no' of an answer, lower-cased; None when neither is stated."""
-    m = _YES_NO.search(text or "")
-    return m.group(1).lower() if m else None
-
-
 def llm_yes(judges, template: str, items: list[dict[str, Any]]) -> list[bool | None] | None:
     """The configured LLM judge's yes (True) / no (False) per item for a survey judging question
     (`prompts.JUDGE_PROMPTS`); None in the list when it gave neither, None overall when no LLM judge is set."""
@@ -95,6 +89,17 @@ def llm_yes(judges, template: str, items: list[dict[str, Any]]) -> list[bool | N
     return [None if j.error is not None or j.label is None else j.label == "yes" for j in judged]
 
 
-def failed(sample_id: str, judge: str, groups: dict[str, str] | None = None, **values: Any) -> Verdict:
-    """Verdict of an item whose generation failed: excluded from rates, counted as failed."""
-    return Verdict(sample_id, {"failed": True, "valid": False, **values}, judge, groups or {})
+def refusal_or_llm(ctx: "ScoringContext", template: str, samples: Sequence[Sample],
+                   responses: Mapping[str, "Response"]) -> tuple[dict[str, bool | None], str]:
+    """Whether each answered sample refused: the LLM judge's yes/no on the survey's judging question when one is
+    configured, else the run's refusal judge. None where the judge failed. Returns (by sample id, judge id)."""
+    from ..base import text_of
+    from ..common import judge_refusals
+
+    pairs = [(s, text_of(responses, s) or "") for s in samples]
+    said_yes = llm_yes(ctx.judges, template, [{"question": s.prompt, "res": t} for s, t in pairs])
+    if said_yes is not None:
+        return dict(zip((s.id for s in samples), said_yes)), ctx.judges.llm.id  # type: ignore[union-attr]
+    judged = judge_refusals(ctx, pairs)
+    return ({sid: (j.label == "refusal" if j.error is None and j.label else None) for sid, j in judged.items()},
+            ctx.judges.refusal.id)

@@ -16,13 +16,19 @@ import re
 from pathlib import Path
 
 from ...config import home
-from ...core import Verdict
+from typing import Mapping, Sequence
+
+from ...core import Response, Sample, Verdict
 from ...data import load_records
 from ...errors import TrustbenchError
-from ...metrics import mean_metric
-from ..base import register, text_of
-from ..parsing import choice_letter
-from .common import SurveyTask, failed, read_json_records, sha256_file
+from ...judges.rules import get_rule
+from ...metrics import Metric
+from ..base import ScoringContext, judged, register, verdicts_for
+from ..common import accuracy
+from .causal import answered_rate
+from .common import SurveyTask, read_json_records, sha256_file
+
+LETTER = get_rule("option-letter")
 
 N_ITEMS = 300
 SEED = 0
@@ -94,23 +100,17 @@ class Hallucination(SurveyTask):
             out.append({"id": f"{rel}#{i}", "prompt": prompt, "gold": gold, "data": STAND_IN})
         return out
 
-    def judge(self, samples, responses, ctx):
-        out = []
-        for s in samples:
-            text, groups = text_of(responses, s), {"data": s.record["data"]}
-            if text is None:
-                out.append(failed(s.id, "rule:survey-letter@1", groups))
-                continue
-            pred = choice_letter(text, "AB")
-            correct = pred == s.record["gold"]
-            out.append(Verdict(s.id, {"gold": s.record["gold"], "pred": pred, "valid": pred is not None,
-                                      "correct": correct, "desirable": correct}, "rule:survey-letter@1", groups))
-        return out
+    def judge(self, samples: Sequence[Sample], responses: Mapping[str, Response], ctx: ScoringContext) -> list[Verdict]:
+        def one(s: Sample, text: str) -> Verdict:
+            got = LETTER(text, "AB", prompt=s.prompt)
+            correct = got.value == s.record["gold"]
+            return judged(s, LETTER.id, label=got.value, correct=correct, invalid=got.reason, desirable=correct)
 
-    def metrics(self, compat):
+        return verdicts_for(samples, responses, LETTER.id, one, groups=lambda s: {"data": s.record["data"]},
+                            extras=lambda s: {"gold": s.record["gold"]})
+
+    def metrics(self) -> list[Metric]:
         return [
-            mean_metric("accuracy", lambda v: None if v.values.get("failed") else float(v.values["correct"]),
-                        headline=True, description="share choosing the right option (no letter counts as wrong)"),
-            mean_metric("answered", lambda v: None if v.values.get("failed") else float(v.valid),
-                        description="share of replies giving (A) or (B)"),
+            accuracy("accuracy", headline=True, description="share choosing the right option (no letter counts as wrong)"),
+            answered_rate("answered", None, "share of replies giving (A) or (B)"),
         ]

@@ -11,14 +11,14 @@ over every (question, option), as the authors' helper scripts pool them.
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ...core import GenerationSettings, Sample, Verdict
+from ...core import GenerationSettings, Response, Sample, Status, Verdict
 from ...metrics import Metric, mean_metric
-from ..base import register, text_of
-from .common import SurveyTask, failed
+from ..base import ScoringContext, register, text_of
+from .common import SurveyTask
 from .fairness import QUESTIONS, parse_questions
 
 N_SAMPLES = 20
@@ -48,10 +48,10 @@ def parse_reply(text: str, letters: str) -> tuple[str | None, dict[str, float] |
 def _pooled(verdicts: Sequence[Verdict]) -> tuple[list[float], list[float]]:
     verbal, internal = [], []
     for v in verdicts:
-        if v.values.get("verbal") and v.values.get("internal"):
-            for k in sorted(v.values["verbal"]):
-                verbal.append(v.values["verbal"][k])
-                internal.append(v.values["internal"][k])
+        if v.extras.get("verbal") and v.extras.get("internal"):
+            for k in sorted(v.extras["verbal"]):
+                verbal.append(v.extras["verbal"][k])
+                internal.append(v.extras["internal"][k])
     return verbal, internal
 
 
@@ -60,6 +60,9 @@ def pooled_emd(verdicts: Sequence[Verdict]) -> float | None:
 
     verbal, internal = _pooled(verdicts)
     return float(wasserstein_distance(verbal, internal)) if verbal else None
+
+
+JUDGE = "rule:survey-confidence@1"
 
 
 @register
@@ -79,7 +82,8 @@ class Miscalibration(SurveyTask):
     def settings_for(self, sample: Sample) -> GenerationSettings:
         return GenerationSettings(temperature=self.temperature, max_tokens=self.max_tokens, n=sample.record["k"])
 
-    def judge(self, samples, responses, ctx):
+    def judge(self, samples: Sequence[Sample], responses: Mapping[str, Response], ctx: ScoringContext) -> list[Verdict]:
+        """One verdict per question over its samples: scored when some sample states a choice, invalid when none does."""
         by_q: dict[int, list[Sample]] = {}
         for s in samples:
             by_q.setdefault(s.record["question_index"], []).append(s)
@@ -88,26 +92,28 @@ class Miscalibration(SurveyTask):
             letters = "".join(sorted(group[0].record["options"]))
             texts = [text_of(responses, s) for s in group]
             if all(t is None for t in texts):
-                out.append(failed(group[0].id, "rule:survey-confidence@1"))
+                out.append(Verdict.failed(group[0].id, JUDGE))
                 continue
             parsed = [parse_reply(t, letters) for t in texts if t is not None]
             choices = [c for c, _ in parsed if c]
             stated = [conf for _, conf in parsed if conf]
-            values: dict[str, Any] = {"samples": len(parsed), "answered": len(choices), "stated": len(stated)}
-            if choices and stated:
-                values["internal"] = {k: choices.count(k) / len(choices) for k in letters}
-                values["verbal"] = {k: float(np.mean([c[k] for c in stated])) for k in letters}
-                values["abs_diff"] = float(np.mean([abs(values["verbal"][k] - values["internal"][k]) for k in letters]))
-            values["valid"] = "verbal" in values
-            out.append(Verdict(group[0].id, values, "rule:survey-confidence@1"))
+            extras: dict[str, Any] = {"samples": len(parsed), "answered": len(choices), "stated": len(stated)}
+            if not choices:
+                out.append(Verdict.invalid(group[0].id, JUDGE, "no sample states an 'ANS:' choice", extras=extras))
+                continue
+            if stated:
+                extras["internal"] = {k: choices.count(k) / len(choices) for k in letters}
+                extras["verbal"] = {k: float(np.mean([c[k] for c in stated])) for k in letters}
+                extras["abs_diff"] = float(np.mean([abs(extras["verbal"][k] - extras["internal"][k]) for k in letters]))
+            out.append(Verdict(group[0].id, Status.SCORED, JUDGE, score=extras.get("abs_diff"), extras=extras))
         return out
 
-    def metrics(self, compat):
+    def metrics(self) -> list[Metric]:
         return [
             Metric("emd", pooled_emd, direction="lower", headline=True,
                    description="Earth Mover's distance, pooled stated vs sampled option confidences"),
-            mean_metric("mean_abs_diff", lambda v: v.values.get("abs_diff"), direction="lower",
+            mean_metric("mean_abs_diff", lambda v: v.extras.get("abs_diff"), direction="lower",
                         description="mean |stated - sampled| confidence per option"),
-            mean_metric("format_rate", lambda v: None if v.values.get("failed") else v.values["answered"] / max(v.values["samples"], 1),
+            mean_metric("format_rate", lambda v: v.extras["answered"] / max(v.extras["samples"], 1), on_invalid=0.0,
                         description="share of samples stating an 'ANS:' choice"),
         ]

@@ -1,0 +1,230 @@
+"""Ray as the scale-out engine: N replicas of one backend on a Ray cluster, pulling work as they go.
+
+`trustbench run --ray ADDRESS --replicas N` wraps the model's backend in `RayPool`. Each replica is a Ray
+actor that builds the same backend from the same spec (so the same weights, template and settings). The
+driver keeps one queue of requests and hands each idle replica the next small chunk: a fast replica simply
+pulls more chunks, a slow one never holds more than one (no static split). A replica streams every response
+back as soon as it is done (a Ray streaming generator), and the driver yields it at once, so the runner stores
+it at once: a killed driver or a lost node loses only what was in flight, and a rerun resumes from the store.
+
+A replica that dies (process crash, node lost) is restarted by Ray (`max_restarts`); the undelivered rest of
+its chunk goes back to the front of the queue. A key is yielded at most once: a duplicate answer (a chunk
+re-run after a partial delivery) is dropped. `RayPool.id` is the wrapped backend's id, so a Ray run and a
+single-process run share cached responses.
+
+Ray is an optional extra (`pip install 'trustbench[ray]'`). On a remote cluster every node needs trustbench
+and the backend's dependencies installed (e.g. the same container image).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from typing import Any, Iterator, Sequence
+
+from ..core import Request, Response
+from ..errors import TrustbenchError
+from .base import ModelBackend
+
+MAX_CHUNK = 256  # requests per hand-out at most: a lost replica re-queues little, a GPU batch still fills
+
+
+def import_ray() -> Any:
+    """The ray module, or one clear error naming the extra to install."""
+    try:
+        import ray
+    except ImportError:
+        raise TrustbenchError("--ray needs Ray, which is not installed: pip install 'trustbench[ray]'") from None
+    return ray
+
+
+def connect(address: str) -> bool:
+    """Join (or start) the Ray cluster `address` names; True when this call started a local one.
+
+    `local` starts a private cluster on this machine; `auto` joins the one `ray start` runs here (or
+    RAY_ADDRESS); anything else is a cluster address (`HOST:PORT` or `ray://HOST:10001`).
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    target = {"local": "local", "auto": "auto"}.get(address, address)
+    try:
+        ray.init(address=target, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
+                 configure_logging=True)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrustbenchError(
+            f"--ray {address}: cannot reach a Ray cluster ({first}). Start one with `ray start --head`, "
+            "pass its address (HOST:PORT), or use --ray local"
+        ) from None
+    return target == "local"
+
+
+_ACTOR: Any = None
+
+
+def _replica_class() -> Any:
+    """The Ray actor class, defined on first use so that importing this module never needs ray."""
+    global _ACTOR
+    if _ACTOR is None:
+        ray = import_ray()
+
+        class Replica:
+            """One backend, built from the spec inside the actor's process (on its node, with its GPUs)."""
+
+            def __init__(self, spec: str, options: dict[str, Any]):
+                from . import load_backend
+
+                self.backend = load_backend(spec, **options)
+
+            def ident(self) -> str:
+                return self.backend.id
+
+            def run(self, requests: list[Request]) -> Iterator[tuple[str, Response]]:
+                for req, resp in self.backend.generate(requests):
+                    yield req.key, resp
+
+        _ACTOR = ray.remote(Replica)
+    return _ACTOR
+
+
+def _dead_actor_errors(ray: Any) -> tuple[type[BaseException], ...]:
+    """Exceptions meaning "the replica (or its node) is gone", not "the backend failed"."""
+    ex = ray.exceptions
+    names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "WorkerCrashedError", "NodeDiedError",
+             "ObjectLostError", "OwnerDiedError", "LocalRayletDiedError")
+    return tuple(getattr(ex, n) for n in names if hasattr(ex, n))
+
+
+class RayPool(ModelBackend):
+    """`replicas` Ray actors, each holding the backend `spec` names; same id as that backend."""
+
+    def __init__(
+        self,
+        spec: str,
+        *,
+        address: str = "local",
+        replicas: int = 1,
+        num_gpus: float | None = None,
+        num_cpus: float | None = None,
+        max_restarts: int = 3,
+        chunk: int | None = None,
+        backend_options: dict[str, Any] | None = None,
+    ):
+        from . import load_backend
+
+        if replicas < 1:
+            raise TrustbenchError("--replicas must be at least 1")
+        if max_restarts < 0 or (chunk is not None and chunk < 1):
+            raise TrustbenchError("max_restarts must be >= 0 and chunk >= 1")
+        self.spec, self.address, self.replicas = spec, address, replicas
+        self.num_gpus, self.num_cpus, self.max_restarts, self.chunk = num_gpus, num_cpus, max_restarts, chunk
+        self.options = dict(backend_options or {})
+        # Built here only for its identity: every backend loads weights lazily, so this costs no model load.
+        local = load_backend(spec, **self.options)
+        self.id = local.id
+        local.close()
+        import_ray()  # fail before any work when ray is missing
+        self._started_cluster = False
+        self.stats: dict[str, int] = {"restarts": 0, "requeued": 0, "duplicates": 0, "lost_replicas": 0}
+
+    def _chunk_size(self, n: int) -> int:
+        """About 8 chunks per replica, so the tail is short and a lost chunk is small."""
+        return self.chunk or max(1, min(MAX_CHUNK, math.ceil(n / (self.replicas * 8))))
+
+    def _spawn(self, ray: Any) -> Any:
+        opts: dict[str, Any] = {"max_restarts": self.max_restarts, "max_task_retries": 0,
+                                "scheduling_strategy": "SPREAD"}
+        if self.num_gpus is not None:
+            opts["num_gpus"] = self.num_gpus
+        if self.num_cpus is not None:
+            opts["num_cpus"] = self.num_cpus
+        return _replica_class().options(**opts).remote(self.spec, self.options)
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Response]]:
+        if not requests:
+            return
+        self._started_cluster = connect(self.address) or self._started_cluster
+        ray = import_ray()
+        dead = _dead_actor_errors(ray)
+        by_key = {r.key: r for r in requests}
+        size = self._chunk_size(len(requests))
+        queue: deque[list[Request]] = deque(list(requests[i : i + size]) for i in range(0, len(requests), size))
+        done: set[str] = set()
+        actors = [self._spawn(ray) for _ in range(self.replicas)]
+        failures = [0] * len(actors)
+        alive = set(range(len(actors)))
+        running: dict[Any, tuple[int, list[Request], set[str]]] = {}  # stream -> (replica, chunk, delivered keys)
+
+        def hand_out(i: int) -> None:
+            while queue:
+                chunk = [r for r in queue.popleft() if r.key not in done]
+                if chunk:
+                    running[actors[i].run.options(num_returns="streaming").remote(chunk)] = (i, chunk, set())
+                    return
+
+        try:
+            for i in range(len(actors)):
+                hand_out(i)
+            while running:
+                ready, _ = ray.wait(list(running), num_returns=1)
+                for stream in ready:
+                    i, chunk, got = running[stream]
+                    try:
+                        key, resp = ray.get(next(stream))
+                    except StopIteration:
+                        del running[stream]
+                        rest = [r for r in chunk if r.key not in got and r.key not in done]
+                        if rest:  # a backend that skipped requests: hand them out again
+                            queue.appendleft(rest)
+                        hand_out(i)
+                        continue
+                    except dead as exc:
+                        del running[stream]
+                        rest = [r for r in chunk if r.key not in got and r.key not in done]
+                        if rest:
+                            queue.appendleft(rest)
+                            self.stats["requeued"] += len(rest)
+                        failures[i] += 1
+                        if failures[i] > self.max_restarts:
+                            alive.discard(i)
+                            self.stats["lost_replicas"] += 1
+                            if not alive:
+                                raise TrustbenchError(
+                                    f"every Ray replica of {self.id} died more than {self.max_restarts} times; "
+                                    f"last error: {type(exc).__name__}. Responses received so far are saved: "
+                                    "run the same command again to resume"
+                                ) from None
+                        else:
+                            self.stats["restarts"] += 1
+                            hand_out(i)  # Ray restarts the actor; the call waits for it
+                        for j in alive:  # a chunk given back may go to an idle replica right away
+                            if not any(v[0] == j for v in running.values()):
+                                hand_out(j)
+                        continue
+                    except ray.exceptions.RayTaskError as exc:  # the backend itself raised: fatal, as in-process
+                        cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+                        raise TrustbenchError(f"Ray replica of {self.id} failed: {cause}") from None
+                    got.add(key)
+                    if key in done:
+                        self.stats["duplicates"] += 1
+                        continue
+                    done.add(key)
+                    yield by_key[key], resp
+        finally:
+            for stream in list(running):
+                try:
+                    ray.cancel(stream, force=False)
+                except Exception:  # noqa: BLE001 - best effort: the actors are killed next anyway
+                    pass
+            for actor in actors:
+                try:
+                    ray.kill(actor, no_restart=True)
+                except Exception:  # noqa: BLE001
+                    pass
+
+    def close(self) -> None:
+        if self._started_cluster:
+            import_ray().shutdown()
+            self._started_cluster = False
