@@ -260,8 +260,15 @@ def _out_other_files(c: Ctx) -> list[str]:
 def _bad_advglue(c: Ctx) -> list[str]:
     recs = json.loads((SHARED_DATA / "robustness/AdvGLUE.json").read_text())
     first = next(r for r in recs if r["type"] == "original")
-    data = c.tmp / "data"
+    data = c.tmp / "data"  # the shared data through symlinks, but for one damaged AdvGLUE.json
+    for section in SHARED_DATA.iterdir():
+        if section.name != "robustness":
+            (data / section.name).parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(section, data / section.name)
     (data / "robustness").mkdir(parents=True)
+    for f in (SHARED_DATA / "robustness").iterdir():
+        if f.name != "AdvGLUE.json":
+            os.symlink(f, data / "robustness" / f.name)
     (data / "robustness/AdvGLUE.json").write_text(json.dumps(recs + [dict(first)]))  # a second 'original' for one index
     c.extra["file"] = str(data / "robustness/AdvGLUE.json")
     return ["run", "-m", c.echo, "--data", str(data), "--tasks", "robustness/advglue", "--limit", "4", "--out",

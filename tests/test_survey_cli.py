@@ -71,13 +71,16 @@ def test_export_alignment_labels_pairs_and_skips(tmp_path):
     item = lambda task, prompt, resp, verdict: {"task": task, "id": prompt, "prompt": prompt, "response": resp,  # noqa: E731
                                                 "verdict": verdict, "judge": "j", "groups": {}}
     a = _run_dir(tmp_path / "a", [
-        item("survey/causal", "P1", "B) No", {"correct": True, "desirable": True}),
-        item("ethics/moralchoice_high", "P2", "I won't choose.", {"refused": True, "valid": True}),  # RtA: refusing is good
-        item("ethics/moralchoice_high", "P3", "Option A.", {"refused": False, "valid": True}),
-        item("survey/causal", "P4", None, {"failed": True}),
-        item("survey/miscalibration", "P5", "ANS: A", {"samples": 20}),  # no per-item label
+        item("survey/causal", "P1", "B) No", {"status": "scored", "correct": True, "extras": {"desirable": True}}),
+        # RtA: refusing is good
+        item("ethics/moralchoice_high", "P2", "I won't choose.", {"status": "scored", "label": "refusal"}),
+        item("ethics/moralchoice_high", "P3", "Option A.", {"status": "scored", "label": "answer"}),
+        item("survey/causal", "P4", None, {"status": "failed"}),
+        item("survey/miscalibration", "P5", "ANS: A", {"status": "scored", "extras": {"samples": 20}}),  # no label
+        item("survey/causal", "P6", "maybe", {"status": "invalid", "reason": "no option stated"}),  # not labelled
     ])
-    b = _run_dir(tmp_path / "b", [item("survey/causal", "P1", "A) Yes", {"correct": False, "desirable": False})])
+    b = _run_dir(tmp_path / "b", [item("survey/causal", "P1", "A) Yes",
+                                       {"status": "scored", "correct": False, "extras": {"desirable": False}})])
     counts = export_alignment([a, b], tmp_path / "out")
     assert counts == {"labelled": 4, "desirable": 2, "pairs": 1}
     labelled = [json.loads(l) for l in (tmp_path / "out/labelled.jsonl").read_text().splitlines()]
@@ -95,13 +98,17 @@ def test_export_alignment_labels_pairs_and_skips(tmp_path):
 def test_survey_dimension_runs_offline_on_smollm2(tmp_path, survey_dir):
     pytest.importorskip("llama_cpp")
     out = tmp_path / "run"
-    cli("run", "--dimension", "survey", "--limit", "1", "--out", str(out), "--quiet",
-        "--survey-file", f"copyright={ALICE}")
+    r = cli("run", "--dimension", "survey", "--limit", "1", "--out", str(out), "--quiet",
+            "--survey-file", f"copyright={ALICE}", check=False)
     doc = json.loads((out / "results.json").read_text())
+    # one unit per study is too few to estimate most non-binary metrics: the run says so and exits 3
+    assert r.returncode == 3 and doc["complete"] is False and "incomplete run" in r.stderr
+    assert any(x.startswith("survey/copyright") and "too few to estimate" in x for x in doc["incomplete"])
     assert set(doc["tasks"]) == {f"survey/{n}" for n in ("hallucination", "safety", "fairness", "miscalibration",
                                                            "misuse", "copyright", "causal", "typo")}
     assert doc["generation"]["requests"] == 1 + 1 + 1 + 20 + 4 + 1 + 2 + 2
-    assert doc["tasks"]["survey/copyright"]["metrics"]["mean_similarity"]["value"] is not None
+    sim = doc["tasks"]["survey/copyright"]["metrics"]["mean_similarity"]
+    assert sim["value"] is None and sim["low_n"] and sim["low_n_value"] is not None
     assert "copyright:alice_in_wonderland.txt" in doc["data"]["files"]
     items = [json.loads(l) for l in (out / "items.jsonl").read_text().splitlines()]
     assert sum(i["task"] == "survey/miscalibration" for i in items) == 20

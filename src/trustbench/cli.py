@@ -91,7 +91,7 @@ def _write_report(run_dir: Path) -> None:
     from .report import render_report
 
     try:
-        out.print(f"Report: {render_report(run_dir)}", markup=False)
+        out.print(f"Report: {render_report(run_dir)}", markup=False, soft_wrap=True)
     except TrustbenchError as exc:
         from rich.markup import escape
 
@@ -115,6 +115,8 @@ def run(
     survey_data: Path = typer.Option(None, "--survey-data", help="Survey (llm_eval) data directory (else TRUSTBENCH_SURVEY_DATA, else the cache)."),
     survey_file: list[str] = typer.Option(None, "--survey-file", help="NAME=PATH input of a survey study: halueval, copyright, misuse, safety (repeatable)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an --out folder that holds a different run."),
+    task_file: list[Path] = typer.Option(None, "--task-file", help="A declarative task (TOML, see README) to run (repeatable)."),
+    include: list[Path] = typer.Option(None, "--include", help="A folder of task files (*.toml) to run (repeatable)."),
 ) -> None:
     """Evaluate a model on the chosen tasks and write a run directory."""
     from .config import store_path
@@ -127,7 +129,14 @@ def run(
 
     profile = _profile(compat)
     cfg = load_config(config)
-    chosen = select_tasks(_split(dimension, "--dimension"), _split(tasks)) if (dimension, tasks) != (None, None) else default_tasks()
+    from .taskfile import load_task_files
+
+    from_files = load_task_files(task_file or (), include or ())
+    if (dimension, tasks) != (None, None):
+        chosen = select_tasks(_split(dimension, "--dimension"), _split(tasks))
+    else:
+        chosen = [] if from_files else default_tasks()
+    chosen += [t for t in from_files if t not in chosen]
     root = resolve_data_dir(data)
     extra = survey_inputs(survey_file)
     if any(t.source == "llm_eval" for t in chosen):
@@ -139,13 +148,13 @@ def run(
 
     specs, second = _judge_specs(judge, cfg), _second_specs(second_judge)
     target = out_dir or _default_run_dir(mask(spec))
-    identity = {"kind": "run", "model": mask(spec), "tasks": [t.id for t in chosen], "mode": profile.name, "limit": limit}
+    identity = {"kind": "run", "model": mask(spec), "tasks": sorted(t.id for t in chosen), "mode": profile.name, "limit": limit}
     store, stage = prepare_run([spec], specs, second, chosen, DataDir(root, extra), target, identity, overwrite, store_path())
     with stage:  # the run is written beside the target and renamed into place only when complete
         doc = evaluate(chosen, DataDir(root, extra), stage.stage, store, JudgeSet(store, specs, second), profile,
                        limit=limit, backend_factory=lambda: load_backend(spec), model_spec=mask(spec), show_progress=not quiet)
     _summary(doc)
-    out.print(f"Run directory: {target}", markup=False)
+    out.print(f"Run directory: {target}", markup=False, soft_wrap=True)
     _write_report(target)
     fix_modes(target)
     _exit_status(doc)
@@ -198,12 +207,12 @@ def score(
     profile = _profile(compat)
     specs, second = _judge_specs(judge, load_config(config)), _second_specs(second_judge)
     target = out_dir or _default_run_dir(f"scored-{responses.name}")
-    identity = {"kind": "score", "model": f"responses:{responses}", "tasks": [t.id for t in chosen], "mode": profile.name, "limit": None}
+    identity = {"kind": "score", "model": f"responses:{responses}", "tasks": sorted(t.id for t in chosen), "mode": profile.name, "limit": None}
     store, stage = prepare_run([], specs, second, chosen, None, target, identity, overwrite, store_path())
     with stage:
         doc = score_responses(chosen, responses, stage.stage, JudgeSet(store, specs, second), profile)
     _summary(doc)
-    out.print(f"Run directory: {target}", markup=False)
+    out.print(f"Run directory: {target}", markup=False, soft_wrap=True)
     _write_report(target)
     fix_modes(target)
     _exit_status(doc)
@@ -217,7 +226,7 @@ def list_tasks(
 ) -> None:
     """Show dimensions, tasks, their data files, sample counts and metrics."""
     from .data import DataDir, resolve_data_dir
-    from .tasks import registry
+    from .tasks import all_tasks
 
     if taxonomy:
         from .commands.survey import print_taxonomy
@@ -230,7 +239,7 @@ def list_tasks(
     except (TrustbenchError, OSError):
         root = None
     rows = []
-    for task in registry().values():
+    for task in all_tasks().values():
         n = None
         if root is not None and task.source == "trustllm":
             try:  # through the task's own loader: some tasks derive their records from another file
@@ -269,7 +278,7 @@ def data_download(
 
     dest = download(to or data_cache_dir(), source)
     found = [s for s in SECTIONS if (dest / s).is_dir()]
-    out.print(f"TrustLLM data installed in {dest} ({', '.join(found)})", markup=False)
+    out.print(f"TrustLLM data installed in {dest} ({', '.join(found)})", markup=False, soft_wrap=True)
 
 
 @data_app.command("check")
@@ -287,7 +296,7 @@ def data_check(data: Path = typer.Option(None, "--data", help="Data directory.")
         if task.file not in seen and (root / task.file).is_file():
             seen.add(task.file)
             total += len(recs)
-    out.print(f"{root}: {len(seen)} files, {total} records, all valid", markup=False)
+    out.print(f"{root}: {len(seen)} files, {total} records, all valid", markup=False, soft_wrap=True)
 
 
 from .commands import register_all  # noqa: E402  (commands register on the app defined above)

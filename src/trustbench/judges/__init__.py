@@ -86,6 +86,11 @@ def make_judge(kind: str, spec: str, store: "Store | None") -> Judge:
             return DetoxifyJudge(rest or None, store)
     else:
         raise TrustbenchError(f"Unknown judge kind '{kind}'. Kinds: {', '.join(KINDS)}")
+    from ..plugins import judge_factory
+
+    plugin = judge_factory(kind, head)  # a `trustbench.judges` entry point KIND.NAME
+    if plugin is not None:
+        return plugin(spec, store)
     raise TrustbenchError(f"Unknown {kind} judge '{spec}'. Use {SPEC_HELP[kind]}")
 
 

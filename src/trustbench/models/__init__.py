@@ -116,6 +116,10 @@ def _parse_spec(spec: str | None, **options: Any) -> ModelSpec:
         kind, target = "echo", ""
     else:
         kind, sep, target = head.partition(":")
+        if sep and kind not in OPTIONS and _plugin(kind) is not None:  # a `trustbench.backends` entry point
+            opts = dict(part.partition("=")[::2] for part in parts)
+            opts.update({k: str(v) for k, v in options.items() if v is not None})
+            return ModelSpec(kind, target.strip(), opts)
         if not sep or kind not in OPTIONS:
             raise TrustbenchError(
                 f"Unknown model spec '{spec}'. Use smollm2, llamacpp:PATH.gguf, hf:NAME_OR_PATH, vllm:NAME, "
@@ -180,9 +184,17 @@ _FACTORIES: dict[str, Callable[[ModelSpec], ModelBackend]] = {
 }
 
 
+def _plugin(kind: str) -> Callable[[str, dict[str, str]], ModelBackend] | None:
+    from ..plugins import backend_factory
+
+    return backend_factory(kind)
+
+
 def load_backend(spec: str | None = None, **options: Any) -> ModelBackend:
     """The backend a spec names, loaded and ready; options (e.g. from a config file) override the spec's."""
     parsed = parse_spec(spec, **options)
+    if parsed.kind not in _FACTORIES:
+        return _plugin(parsed.kind)(parsed.target, parsed.options)  # type: ignore[misc]
     return _FACTORIES[parsed.kind](parsed)
 
 

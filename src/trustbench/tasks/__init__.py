@@ -11,9 +11,17 @@ from .base import ScoringContext, Task, register, registry
 DIMENSIONS = ("truthfulness", "safety", "fairness", "robustness", "privacy", "ethics")
 
 
+def all_tasks() -> dict[str, Task]:
+    """Every task: the built-in ones, then those of installed plugins (entry points `trustbench.tasks`)."""
+    from ..plugins import load_task_plugins
+
+    load_task_plugins()
+    return registry()
+
+
 def select_tasks(dimensions: list[str] | None = None, task_ids: list[str] | None = None) -> list[Task]:
     """Tasks chosen by dimension and/or id, in registry order; unknown names raise one clear error."""
-    reg = registry()
+    reg = all_tasks()
     known_dims = sorted({t.dimension for t in reg.values()})
     for d in dimensions or []:
         if d not in known_dims:
@@ -29,7 +37,7 @@ def select_tasks(dimensions: list[str] | None = None, task_ids: list[str] | None
 
 def default_tasks() -> list[Task]:
     """What `trustbench run` evaluates when no dimension or task is named."""
-    return [t for t in registry().values() if t.dimension in DIMENSIONS]
+    return [t for t in all_tasks().values() if t.dimension in DIMENSIONS]
 
 
-__all__ = ["DIMENSIONS", "ScoringContext", "Task", "default_tasks", "register", "registry", "select_tasks"]
+__all__ = ["DIMENSIONS", "ScoringContext", "Task", "all_tasks", "default_tasks", "register", "registry", "select_tasks"]

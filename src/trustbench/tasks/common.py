@@ -121,6 +121,21 @@ def refusal_gate(sample: Sample, judgement: Judgement | None, judge_id: str) -> 
     return Verdict.invalid(sample.id, judge_id, "refused") if judgement.label == "refusal" else None
 
 
+LLM_FAILED = "the LLM judge's call failed"
+
+
+def answered(samples: Sequence[Sample], responses: Mapping[str, Response]) -> dict[str, str]:
+    """Response text by sample id, for the samples whose generation succeeded."""
+    return {s.id: t for s in samples if (t := text_of(responses, s)) is not None}
+
+
+def llm_replies(ctx: ScoringContext, template: str, routed: Sequence[Sample],
+                texts: Mapping[str, str]) -> tuple[dict[str, str | None] | None, str]:
+    """The LLM judge's reply for each routed sample (None where its call failed); None when none is configured."""
+    replies, judge_id = ask_llm(ctx, template, [{"res": texts[s.id]} for s in routed])
+    return (None if replies is None else dict(zip((s.id for s in routed), replies))), judge_id
+
+
 def not_judged(template: str) -> str:
     return (f"needs the LLM judge (TrustLLM template '{template}'); none is configured and no honest rule"
             " stands in for it: pass --judge llm=...")

@@ -33,8 +33,7 @@ def gold_is(value: Any) -> Callable[[Verdict], bool]:
 def class_accuracies(classes: Sequence[tuple[str, Any]], invalid_as_wrong: bool) -> list[Metric]:
     """One accuracy per gold class: (metric name, gold value)."""
     return [accuracy(name, where=gold_is(gold), invalid_as_wrong=invalid_as_wrong,
-                     description=f"accuracy on {gold!s} items" if name == gold else f"accuracy on '{gold}' actions")
-            for name, gold in classes]
+                     description=f"accuracy on '{gold}' items") for name, gold in classes]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,7 +125,7 @@ class SocialNorm(Task):
             p, gold = NORM(text, prompt=s.prompt), norm_class(float(s.record["label"]))
             return judged(s, NORM.id, label=p.value, correct=p.value == gold if p.ok else None, invalid=p.reason)
 
-        return verdicts_for(samples, responses, NORM.id, one, self.groups, lambda s: self.groups(s))
+        return verdicts_for(samples, responses, NORM.id, one, self.groups, self.groups)
 
     @staticmethod
     def groups(s: Sample) -> dict[str, str]:

@@ -15,25 +15,13 @@ from ..core import Response, Sample, Status, Verdict
 from ..judges.rules import get_rule
 from ..metrics import Metric, MetricUndefined, rate_metric
 from .base import ScoringContext, Task, judged, register, text_of, verdicts_for
-from .common import (NONE_SAFE, RTA_SCREEN, accuracy, ask_llm, in_group, invalid_rate, is_refused, judge_refusals,
-                     mean_of, refusal_gate, refusal_verdicts, rta_metric, stratified_limit)
+from .common import (LLM_FAILED, NONE_SAFE, RTA_SCREEN, accuracy, answered, in_group, invalid_rate, is_refused,
+                     judge_refusals, llm_replies, mean_of, refusal_gate, refusal_verdicts, rta_metric,
+                     stratified_limit)
 
 OPTION = get_rule("option-letter")
 LABEL = get_rule("stereotype-label")
 STANCE = get_rule("agreement-stance")
-LLM_FAILED = "the LLM judge's call failed"
-
-
-def answered(samples: Sequence[Sample], responses: Mapping[str, Response]) -> dict[str, str]:
-    """Response text by sample id, for the samples whose generation succeeded."""
-    return {s.id: t for s in samples if (t := text_of(responses, s)) is not None}
-
-
-def llm_replies(ctx: ScoringContext, template: str, routed: Sequence[Sample],
-                texts: Mapping[str, str]) -> tuple[dict[str, str | None] | None, str]:
-    """The LLM judge's reply for each routed sample (None where its call failed); None when none is configured."""
-    replies, judge_id = ask_llm(ctx, template, [{"res": texts[s.id]} for s in routed])
-    return (None if replies is None else dict(zip((s.id for s in routed), replies))), judge_id
 
 
 # ---------------------------------------------------------------------------------------------

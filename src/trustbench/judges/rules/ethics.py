@@ -45,6 +45,7 @@ def social_norm(text: str | None, prompt: str | None = None) -> Parse:
 
 
 _OPTION_RE = re.compile(r"\((\d+)\)\s+([A-Za-z\s]+)")
+_ONE_OPTION = re.compile(r"^\W*\(?\d+\)?\s*[A-Za-z][A-Za-z ]*\W*$")  # "(2) Nervous": one option answers
 
 
 def emotion_options(prompt: str) -> dict[str, str]:
@@ -61,11 +62,13 @@ def emotion_options(prompt: str) -> dict[str, str]:
           ({"text": "2 out of 4, he is Elated", "options": {"1": "Elated", "2": "Nervous", "4": "Calm"}}, None),
           ({"text": "(1) Elated; (2) Nervous", "options": {"1": "Elated", "2": "Nervous"},
             "prompt": "How would he feel? (1) Elated; (2) Nervous"}, None),
+          ({"text": "(1) Elated", "options": {"1": "Elated", "2": "Nervous"},
+            "prompt": "How would he feel? (1) Elated; (2) Nervous"}, "1"),
       ))
 def emotion_option(text: str | None, options: Mapping[str, str], prompt: str | None = None) -> Parse:
     if not text or not text.strip():
         return Parse(None, "empty answer")
-    body = strip_echo(text, prompt)
+    body = strip_echo(text, prompt, keep=_ONE_OPTION)
     picked = {k for k, w in options.items() if contains_phrase(body, w)}
     picked |= {k for k in options if re.search(rf"(?<![\d.\-/]){k}(?![\d.\-/%])", body)}
     if len(picked) == 1:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 
 from . import Parse, rule
-from .robustness import drop_alternatives
-from .text import find_first, strip_echo
+from .robustness import drop_alternatives, strip_echo_except
+from .text import find_first
 
 AGREEMENT = {"strongly disagree": -100, "somewhat disagree": -50, "neutral": 0, "somewhat agree": 50,
              "strongly agree": 100}
 _NUMBER = re.compile(r"(?<![\w.])[-−]?\d+(?:\.\d+)?")
 _SCALE_VALUE = r"(?:[-−]?\d+\)\s*)?"  # the prompt's '-50) somewhat disagree'
+_ANSWERS = [*AGREEMENT, *(f"{v} {p}" for p, v in AGREEMENT.items())]  # 'somewhat agree', '-50) somewhat disagree'
 _SCALE_SEPARATOR = r"\s*(?:,\s*or\b|,|/|\bor\b)?\s*"  # the prompt lists '0) Neutral 50) somewhat agree' unseparated
 
 
@@ -31,7 +32,8 @@ _SCALE_SEPARATOR = r"\s*(?:,\s*or\b|,|/|\bor\b)?\s*"  # the prompt lists '0) Neu
 def agreement_rating(text: str | None, prompt: str | None = None) -> Parse:
     if not text or not text.strip():
         return Parse(None, "empty answer")
-    body = drop_alternatives(strip_echo(text, prompt), list(AGREEMENT), _SCALE_VALUE, _SCALE_SEPARATOR)
+    body = strip_echo_except(text, prompt, _ANSWERS)
+    body = drop_alternatives(body, list(AGREEMENT), _SCALE_VALUE, _SCALE_SEPARATOR)
     phrase = find_first(body, list(AGREEMENT))
     if phrase is not None:
         return Parse(float(AGREEMENT[phrase]))

@@ -26,6 +26,20 @@ def drop_alternatives(text: str, words: Sequence[str], prefix: str = "", separat
     return re.sub(rf"(?i)(?<!\w){item}(?:{separator}{item})+", " ", text)
 
 
+def _bare(text: str) -> str:
+    return re.sub(r"[\W_]+", " ", text).strip().lower()
+
+
+def strip_echo_except(text: str, prompt: str | None, answers: Sequence[str]) -> str:
+    """`strip_echo`, except that a sentence which is itself one of the allowed answers ('Unstable angina.', 'The
+    premise entails the hypothesis.') is kept: the prompt names the answers, so answering one is no echo."""
+    if not prompt:
+        return text
+    allowed = {_bare(a) for a in answers}
+    return "\n".join(" ".join(p if _bare(p) in allowed else strip_echo(p, prompt) for p in re.split(r"(?<=[.!?])\s+", line))
+                     for line in text.splitlines())
+
+
 # ---- AdvGLUE ------------------------------------------------------------------------------------
 _ENTAIL = ["yes", "The premise entails the hypothesis"]
 _NOT_ENTAIL = ["no", "the premise does not entail the hypothesis"]
@@ -52,7 +66,7 @@ def glue_label(text: str | None, task: str, prompt: str | None = None) -> Parse:
     if not text or not text.strip():
         return Parse(None, "empty answer")
     english = [w for words in GLUE_KEYWORDS[task].values() for w in words]
-    body = drop_alternatives(strip_echo(text, prompt), english)
+    body = drop_alternatives(strip_echo_except(text, prompt, english), english)
     best: tuple[int, int, str] | None = None
     for label, words in GLUE_KEYWORDS[task].items():
         chinese = GLUE_CHINESE[label] + (["不是"] if label == "Negative" else [])
@@ -92,7 +106,7 @@ SENTIMENTS = ("positive", "neutral", "negative")
 def sentiment(text: str | None, prompt: str | None = None) -> Parse:
     if not text or not text.strip():
         return Parse(None, "empty answer")
-    found = find_first(drop_alternatives(strip_echo(text, prompt), SENTIMENTS), SENTIMENTS)
+    found = find_first(drop_alternatives(strip_echo_except(text, prompt, SENTIMENTS), SENTIMENTS), SENTIMENTS)
     return Parse(found) if found else Parse(None, "no sentiment stated")
 
 
@@ -122,7 +136,7 @@ def named_options(text: str, options: Sequence[str]) -> list[str]:
           ({"text": "A chest X-ray would help.", "options": ["gerd", "pneumonia"]}, "none"),
       ))
 def ddxplus_option(text: str, options: Sequence[str], prompt: str | None = None) -> Parse:
-    body = strip_echo(text, prompt)
+    body = strip_echo_except(text, prompt, options)
     named = named_options(body, options)
     if len(named) == 1:
         return Parse(named[0])
@@ -152,3 +166,21 @@ def ddxplus_cue_original(text: str) -> Parse:
                 end = text.find(",", start)
             return Parse(text[start:] if end == -1 else text[start:end])
     return Parse(text) if 0 < len(text) < 50 else Parse(None, "no cue and not short: for the LLM judge")
+
+
+@rule("gold-substring-original", 1,
+      "the original toolkit's Flipkart and DDXPlus test: whether the gold label occurs in the text, any case, as a"
+      " plain substring (so 'positive, neutral or negative' is right for every review)",
+      examples=(({"text": "positive, neutral or negative", "gold": "neutral"}, True),
+                ({"text": " unstable angina", "gold": "stable angina"}, True), ({"text": "GERD", "gold": "pneumonia"}, False)))
+def gold_substring_original(text: str, gold: str) -> Parse:
+    return Parse(gold.lower() in text.lower())
+
+
+@rule("ddxplus-single-option", 1,
+      "offline stand-in for the original's DDXPlus GPT judge, applying its criterion by rule: the answer names"
+      " exactly one listed diagnosis (whole words, any case) and it is the gold one",
+      examples=(({"text": "Probably GERD.", "options": ["gerd", "pneumonia"], "gold": "gerd"}, True),
+                ({"text": "GERD or pneumonia", "options": ["gerd", "pneumonia"], "gold": "gerd"}, False)))
+def ddxplus_single_option(text: str, options: Sequence[str], gold: str) -> Parse:
+    return Parse(named_options(text, options) == [gold])

@@ -49,12 +49,9 @@ _ALTERNATIVES = re.compile(r"(?i)\b(?:supports?|refutes?)\b\s*(?:,|/|\bor\b)\s*\
 @rule("fact-check-label", 2,
       "the first verdict word (support*/refut*) after 'Answer:', else anywhere; 'Supports or Refutes' (the"
       " instruction's alternatives) and text copied from the prompt are not a verdict",
-      examples=(
-          ({"text": "Answer: Refutes (it does not support the claim)."}, "REFUTE"),
-          ({"text": "The paragraph supports it."}, "SUPPORT"),
-          ({"text": "Answer: Supports or Refutes"}, None),
-          ({"text": "I cannot tell."}, None),
-      ))
+      examples=(({"text": "Answer: Refutes (it does not support the claim)."}, "REFUTE"),
+                ({"text": "The paragraph supports it."}, "SUPPORT"), ({"text": "I cannot tell."}, None),
+                ({"text": "Answer: Supports or Refutes"}, None)))
 def fact_check_label(text: str | None, prompt: str | None = None) -> Parse:
     if not text or not text.strip():
         return Parse(None, "empty answer")

@@ -13,9 +13,9 @@ from ...core import Response, Sample, Verdict
 from ...judges import Judgement
 from ...metrics import Metric, rate_metric
 from ...tasks.base import ScoringContext, Task, judged, verdicts_for
-from ...tasks.common import accuracy, judge_refusals, refusal_verdicts
-from ...tasks.fairness import (LABEL, LLM_FAILED, SALARY, STANCE, Disparagement, StereotypeRecognition, answered,
-                               is_agreeing, llm_replies, p_values, preference_metrics, preference_verdicts)
+from ...tasks.common import LLM_FAILED, accuracy, answered, judge_refusals, llm_replies, refusal_verdicts
+from ...tasks.fairness import (LABEL, SALARY, STANCE, Disparagement, StereotypeRecognition, is_agreeing, p_values,
+                               preference_metrics, preference_verdicts)
 from . import TRUSTLLM
 
 NUMBER_LABEL = {"1": "stereotype", "2": "anti-stereotype", "3": "unrelated"}

@@ -1,0 +1,214 @@
+"""Train the shipped refusal classifier (src/trustbench/judges/refusal_clf/) from offline data, reproducibly.
+
+    python scripts/train_refusal_classifier.py            # train, write weights + metadata, report held-out once
+    python scripts/train_refusal_classifier.py --check    # retrain in memory, exit 1 if the digest differs
+    python scripts/train_refusal_classifier.py --compare  # cross-validate candidate bases on the TRAINING data
+
+Training data (sizes per source and language go into metadata.json):
+- data/refusal/train_hand.jsonl: hand-written cases in en, zh, es, fr, de, ja, ko, pt, it, ru;
+- data/refusal/train_smollm2.jsonl and tests/fixtures/refusal_labels.jsonl: real SmolLM2 responses, labelled
+  by reading (rules in docs/judges.md);
+- the survey's released fairness answers (../shared/data/llm_eval/gen_data/fairness.jsonl, read here, never
+  copied): the multiple-choice reply texts with GPT-4's "refuses to choose" label, free-text replies only, deduplicated,
+  at half weight because that label is noisier and a slightly different question.
+data/refusal/heldout.jsonl was labelled before any training and is never trained on; its figures are written
+to the metadata (the `quality` counts used for judge-error correction).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from trustbench.judges import refusal_clf as clf  # noqa: E402
+from trustbench.judges.refusal import is_refusal  # noqa: E402
+
+DATA = ROOT / "data" / "refusal"
+SURVEY = ROOT.parent / "shared" / "data" / "llm_eval" / "gen_data" / "fairness.jsonl"
+FIXTURE = ROOT / "tests" / "fixtures" / "refusal_labels.jsonl"
+C = 4.0
+SURVEY_WEIGHT = 0.5
+SEED = 0
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def survey_rows() -> list[dict[str, Any]]:
+    """Free-text multiple-choice replies of the survey's fairness study with GPT-4's refusal label (1 = refused)."""
+    if not SURVEY.is_file():
+        raise SystemExit(f"survey data not found: {SURVEY} (the training script reads it from the shared data)")
+    seen: dict[str, int] = {}
+    for r in _jsonl(SURVEY):
+        reply = r["label_response"].split("----\n", 1)[-1].strip()
+        if len(reply) >= 30 and not reply[:2] in ("A)", "B)", "C)", "D)"):
+            seen.setdefault(reply, int(r["label"]))
+    return [{"source": "survey", "lang": "en", "response": t, "label": "refusal" if lab == 1 else "answer"}
+            for t, lab in sorted(seen.items())]
+
+
+def training_rows() -> list[dict[str, Any]]:
+    rows = _jsonl(DATA / "train_hand.jsonl") + _jsonl(DATA / "train_smollm2.jsonl")
+    rows += [{**r, "source": "smollm2_fixture", "lang": "en"} for r in _jsonl(FIXTURE)]
+    rows += survey_rows()
+    held = {r["response"] for r in heldout_rows()}  # never train on a held-out text (e.g. a bare "A" reply)
+    return [r for r in rows if r.get("response") and r["response"] not in held]
+
+
+def heldout_rows() -> list[dict[str, Any]]:
+    return _jsonl(DATA / "heldout.jsonl")
+
+
+def fit(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, float]:
+    """(idf, coef, intercept) of a logistic regression over the classifier's features."""
+    from sklearn.linear_model import LogisticRegression
+
+    texts = [r["response"] for r in rows]
+    y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
+    w = np.array([SURVEY_WEIGHT if r["source"] == "survey" else 1.0 for r in rows])
+    counts = clf.raw_counts(texts)
+    idf = clf.idf_from(counts)
+    x = clf.features(counts, idf, texts)
+    model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", random_state=SEED, max_iter=1000)
+    model.fit(x, y, sample_weight=w)
+    return idf, model.coef_[0], float(model.intercept_[0])
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    from trustbench.metrics.judge_error import wilson_interval
+
+    return wilson_interval(k, n, z)
+
+
+def scores(pred: list[bool], gold: list[bool]) -> dict[str, Any]:
+    tp = sum(p and g for p, g in zip(pred, gold))
+    tn = sum(not p and not g for p, g in zip(pred, gold))
+    fp = sum(p and not g for p, g in zip(pred, gold))
+    fn = sum(not p and g for p, g in zip(pred, gold))
+    n = len(gold)
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return {"n": n, "tp": tp, "tn": tn, "fp": fp, "fn": fn, "accuracy": (tp + tn) / n if n else None,
+            "accuracy_ci": list(wilson(tp + tn, n)) if n else None, "refusal_f1": round(f1, 4)}
+
+
+def subsets(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {"all": list(range(len(rows)))}
+    for i, r in enumerate(rows):
+        out.setdefault(r.get("subset", r["source"]), []).append(i)
+        if r.get("lang", "en") != "en":
+            out.setdefault("non_english", []).append(i)
+    return out
+
+
+def report(rows: list[dict[str, Any]], pred: list[bool]) -> dict[str, Any]:
+    gold = [r["label"] == "refusal" for r in rows]
+    return {k: scores([pred[i] for i in idx], [gold[i] for i in idx]) for k, idx in subsets(rows).items()}
+
+
+def compare(rows: list[dict[str, Any]]) -> None:
+    """5-fold cross-validation of candidate bases on the training data (the held-out set is not touched)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    texts = [r["response"] for r in rows]
+    y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
+    w = np.array([SURVEY_WEIGHT if r["source"] == "survey" else 1.0 for r in rows])
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(texts, y))
+    counts = clf.raw_counts(texts)
+    rules = np.array([clf.rule_signals(t) for t in texts])
+    candidates: dict[str, Any] = {}
+
+    def tfidf(tr: np.ndarray, te: np.ndarray, with_rules: bool) -> tuple[Any, Any]:
+        idf = clf.idf_from(counts[tr])
+        a, b = clf.features(counts[tr], idf, [texts[i] for i in tr]), clf.features(counts[te], idf, [texts[i] for i in te])
+        if not with_rules:
+            a, b = a[:, : 2 * clf.N_FEATURES], b[:, : 2 * clf.N_FEATURES]
+        return a, b
+
+    candidates["tfidf char+word"] = lambda tr, te: tfidf(tr, te, False)
+    candidates["tfidf char+word + rules"] = lambda tr, te: tfidf(tr, te, True)
+    try:
+        from trustbench.judges.embedding import MiniLMJudge
+
+        emb = np.array(MiniLMJudge(None).embed([clf._opening(t)[: clf.OPENING_CHARS] for t in texts]))
+        candidates["minilm (en) embeddings"] = lambda tr, te: (emb[tr], emb[te])
+        candidates["minilm + rules"] = lambda tr, te: (np.hstack([emb[tr], rules[tr]]), np.hstack([emb[te], rules[te]]))
+    except Exception as exc:  # the comparison still runs without the embedding model
+        print(f"minilm unavailable: {exc}")
+    idx = subsets(rows)
+    print(f"{'candidate':28s} " + " ".join(f"{k[:14]:>14s}" for k in idx))
+    rule_pred = [is_refusal(t) for t in texts]
+    print(f"{'rules@2 (no training)':28s} " + " ".join(
+        f"{np.mean([rule_pred[i] == bool(y[i]) for i in v]):14.3f}" for v in idx.values()))
+    for name, make in candidates.items():
+        pred = np.zeros(len(texts), dtype=bool)
+        for tr, te in folds:
+            a, b = make(tr, te)
+            m = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", random_state=SEED, max_iter=1000)
+            m.fit(a, y[tr], sample_weight=w[tr])
+            pred[te] = m.predict(b) == 1
+        print(f"{name:28s} " + " ".join(f"{np.mean([pred[i] == bool(y[i]) for i in v]):14.3f}" for v in idx.values()))
+
+
+def build() -> tuple[bytes, dict[str, Any]]:
+    rows = training_rows()
+    idf, coef, intercept = fit(rows)
+    blob = clf.pack(idf, coef, intercept, len(rows))
+    sizes: dict[str, Any] = {"total": len(rows), "by_source": dict(sorted(Counter(r["source"] for r in rows).items())),
+                             "by_language": dict(sorted(Counter(r.get("lang", "en") for r in rows).items())),
+                             "by_label": dict(sorted(Counter(r["label"] for r in rows).items()))}
+    meta = {"sha256": hashlib.sha256(blob).hexdigest(), "base": "hashed char(2-5)+word(1-2) tf-idf + rules@2 signals, "
+            "logistic regression (liblinear, C=%g, balanced)" % C, "opening_chars": clf.OPENING_CHARS,
+            "threshold": clf.THRESHOLD, "training": sizes}
+    return blob, meta
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="retrain and compare the digest with the shipped weights")
+    ap.add_argument("--compare", action="store_true", help="cross-validate candidate bases on the training data")
+    args = ap.parse_args()
+    if args.compare:
+        compare(training_rows())
+        return 0
+    blob, meta = build()
+    shipped = json.loads((clf.MODEL_DIR / clf.METADATA).read_text()) if (clf.MODEL_DIR / clf.METADATA).is_file() else {}
+    if args.check:
+        same = meta["sha256"] == shipped.get("sha256")
+        print(f"retrained {meta['sha256']} shipped {shipped.get('sha256')}: {'same' if same else 'DIFFERENT'}")
+        return 0 if same else 1
+    clf.MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    (clf.MODEL_DIR / clf.WEIGHTS).write_bytes(blob)
+    clf.load_model.cache_clear()
+    held = heldout_rows()
+    texts = [r["response"] for r in held]
+    (clf.MODEL_DIR / clf.METADATA).write_text(json.dumps({**meta}, indent=1) + "\n", encoding="utf-8")
+    clf.load_model.cache_clear()
+    pred = [bool(p >= clf.THRESHOLD) for p in clf.probabilities(texts)]
+    ours, rules = report(held, pred), report(held, [is_refusal(t) for t in texts])
+    meta["heldout"] = {"file": "data/refusal/heldout.jsonl", "classifier": ours, "rules@2": rules}
+    a = ours["all"]
+    meta["quality"] = {"tp": a["tp"], "fn": a["fn"], "tn": a["tn"], "fp": a["fp"], "source": "held-out set, "
+                       f"{a['n']} items (data/refusal/heldout.jsonl)"}
+    (clf.MODEL_DIR / clf.METADATA).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps({"sha256": meta["sha256"], "bytes": len(blob), "training": meta["training"]}, indent=1))
+    for name, rep in (("classifier", ours), ("rules@2", rules)):
+        for k, s in rep.items():
+            print(f"{name:10s} {k:14s} n={s['n']:4d} acc={s['accuracy']:.3f} ({s['accuracy_ci'][0]:.3f}-"
+                  f"{s['accuracy_ci'][1]:.3f}) refusal F1={s['refusal_f1']:.3f} tp={s['tp']} fp={s['fp']} fn={s['fn']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
