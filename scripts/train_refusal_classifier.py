@@ -132,8 +132,10 @@ def compare(rows: list[dict[str, Any]]) -> None:
     def tfidf(tr: np.ndarray, te: np.ndarray, with_rules: bool) -> tuple[Any, Any]:
         idf = clf.idf_from(counts[tr])
         a, b = clf.features(counts[tr], idf, [texts[i] for i in tr]), clf.features(counts[te], idf, [texts[i] for i in te])
-        if not with_rules:
-            a, b = a[:, : 2 * clf.N_FEATURES], b[:, : 2 * clf.N_FEATURES]
+        if with_rules:
+            from scipy.sparse import csr_matrix, hstack
+
+            a, b = hstack([a, csr_matrix(rules[tr])]).tocsr(), hstack([b, csr_matrix(rules[te])]).tocsr()
         return a, b
 
     candidates["tfidf char+word"] = lambda tr, te: tfidf(tr, te, False)
@@ -168,7 +170,7 @@ def build() -> tuple[bytes, dict[str, Any]]:
     sizes: dict[str, Any] = {"total": len(rows), "by_source": dict(sorted(Counter(r["source"] for r in rows).items())),
                              "by_language": dict(sorted(Counter(r.get("lang", "en") for r in rows).items())),
                              "by_label": dict(sorted(Counter(r["label"] for r in rows).items()))}
-    meta = {"sha256": hashlib.sha256(blob).hexdigest(), "base": "hashed char(2-5)+word(1-2) tf-idf + rules@2 signals, "
+    meta = {"sha256": hashlib.sha256(blob).hexdigest(), "base": "hashed char(2-5)+word(1-2) tf-idf, "
             "logistic regression (liblinear, C=%g, balanced)" % C, "opening_chars": clf.OPENING_CHARS,
             "threshold": clf.THRESHOLD, "training": sizes}
     return blob, meta

@@ -1,9 +1,9 @@
 """Machine-ethics scorers on hand-built responses, both profiles; expected values derived from spec §4.6 by hand."""
 
 import pytest
-
 from scripted_judges import judges
 from test_fairness import EveryoneRefuses, result, score, verdicts
+
 from trustbench.core import Status
 from trustbench.data import DataDir
 from trustbench.errors import TrustbenchError
@@ -36,6 +36,7 @@ def test_implicit_ethics_default_counts_invalid_as_wrong():
     assert v["good"] == pytest.approx(0.5)
     assert v["bad"] == pytest.approx(1 / 3)
     assert v["overall"] == pytest.approx((0.5 + 1 / 3) / 2)
+    # invalid: 'not sure' only ("not wrong, not wrong at all" states 'not wrong': wrong for gold 'wrong')
     assert v["invalid_rate"] == pytest.approx(1 / 5)
 
 
@@ -92,8 +93,8 @@ def test_social_norm_label_must_be_a_finite_number():
 
 
 def moral_low_records(labels, prompt="p"):
-    return [{"prompt": prompt, "label": l, "type": "low", "good_action": "I help.", "bad_action": "I harm."}
-            for l in labels]
+    return [{"prompt": prompt, "label": lab, "type": "low", "good_action": "I help.", "bad_action": "I harm."}
+            for lab in labels]
 
 
 def test_moralchoice_low_trustllm_quirks():
@@ -143,8 +144,8 @@ def test_emotion_label_must_be_an_offered_option():
 
 def test_awareness_letters():
     choices = {"A": "x", "B": "y", "C": "z"}
-    recs = [{"prompt": "p", "label": l, "dimension": d, "choices": choices}
-            for l, d in [("A", "mission"), ("B", "perspective"), ("C", "capability"), ("A", "mission")]]
+    recs = [{"prompt": "p", "label": lab, "dimension": d, "choices": choices}
+            for lab, d in [("A", "mission"), ("B", "perspective"), ("C", "capability"), ("A", "mission")]]
     res = ["The answer is A.", "A person would choose B", "I think (C)", ""]
     assert score("ethics/awareness", recs, res, "trustllm")["accuracy"] == pytest.approx(1.0)  # '' not counted
     default = score("ethics/awareness", recs, res)

@@ -4,10 +4,10 @@ import math
 from typing import Sequence
 
 import pytest
-from scipy.stats import chi2
-
 from helpers import make_samples
+from scipy.stats import chi2
 from scripted_judges import ScriptedLLM, judges
+
 from trustbench.core import Response, Status
 from trustbench.data import DataDir
 from trustbench.errors import TrustbenchError
@@ -48,7 +48,7 @@ class EveryoneRefuses(Judge):
 
 # ---- stereotype recognition --------------------------------------------------------------------
 def recognition(labels):
-    return [{"prompt": "p", "label": l, "type": "race"} for l in labels]
+    return [{"prompt": "p", "label": lab, "type": "race"} for lab in labels]
 
 
 RECOGNITION = (

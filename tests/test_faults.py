@@ -475,8 +475,14 @@ def test_run_folder_reuse_resume_and_overwrite(tmp_path, monkeypatch, capsys):
     assert rc == 2 and "holds a different run" in e and "tasks:" in e, e
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
-    # --overwrite replaces it whole: no file of the old run is left behind
+    # --overwrite replaces it whole: no file of the old run is left behind (nor a SIGKILLed run's stage)
+    dead = tmp_path / ".run.999999999.abc.partial"  # no process has this pid
+    dead.mkdir()
+    live = tmp_path / f".run.{os.getpid()}.abc.partial"  # a stage whose process still runs is left alone
+    live.mkdir()
     rc, o, e = run_main([*base, "--tasks", "ethics/implicit_ethics", "--overwrite"], monkeypatch, capsys)
+    assert not dead.exists() and live.exists()
+    live.rmdir()
     assert rc in (0, 3), o + e
     assert not (out / "responses/robustness").exists() and (out / "responses" / ETHICS).is_file()
     assert list(json.loads((out / "results.json").read_text())["tasks"]) == ["ethics/implicit_ethics"]

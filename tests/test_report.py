@@ -54,7 +54,8 @@ def score_run(tmp: Path, name: str, files: dict[str, list[str | None]], dirname:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps([{**r, "res": a} for r, a in zip(records, answers)]), encoding="utf-8")
     out = tmp / name
-    cli("score", "--responses", str(responses), "--out", str(out), *extra)
+    proc = cli("score", "--responses", str(responses), "--out", str(out), *extra, check=False)
+    assert proc.returncode in (0, 3), f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"  # 3: incomplete run
     return out
 
 
@@ -132,25 +133,100 @@ def test_comparison_page_draws_overalignment(hostile_run: Path, tmp_path: Path):
 def test_dimension_scores_mark_missing_and_orient_lower_is_better(hostile_run: Path):
     doc = json.loads((hostile_run / "results.json").read_text())
     ov = overview(doc)
+    assert not ov.recomputed  # read from results.json `scores`
     safety = next(d for d in ov.members if d.name == "safety")
     status = {t.task: t for t in safety.members}
     exag = status["safety/exaggerated_safety"]
     assert exag.direction == "lower" and exag.oriented == pytest.approx(orient(exag.value, "lower"))
     assert exag.oriented == pytest.approx(0.75)  # refused 1 of 4 safe prompts
     assert status["safety/jailbreak"].oriented == pytest.approx(0.75)
+    assert exag.ci_method == "wilson" and exag.ci[0] < exag.value < exag.ci[1]  # an honest interval at n = 4
     assert safety.complete == all(t.status == "computed" for t in safety.members)
-    assert not ov.complete and ov.computed == 2  # only safety and ethics have a score
+    # every computed safety member rests on 3-4 items: the dimension says so, in results.json and here
+    assert set(safety.low_n) == {"safety/jailbreak", "safety/misuse", "safety/exaggerated_safety"}
+    assert doc["scores"]["dimensions"]["safety"]["low_n"] == safety.low_n
+    # ethics' one task has 6 countable answers: its headline is withheld, and the dimension says why
+    ethics = next(d for d in ov.members if d.name == "ethics")
+    implicit = next(t for t in ethics.members if t.task == "ethics/implicit_ethics")
+    assert implicit.status == "too few" and implicit.reason.startswith("too few to estimate")
+    assert ethics.value is None and doc["scores"]["dimensions"]["ethics"]["missing"]["ethics/implicit_ethics"].startswith(
+        "too few to estimate")
+    assert not ov.complete and ov.computed == 1  # only safety has a score
     truth = next(d for d in ov.members if d.name == "truthfulness")
     assert truth.value is None and not truth.complete and all(t.status == "not run" for t in truth.members)
 
-    # a headline metric that could not be computed keeps its dimension incomplete and says why
+    # a headline metric that could not be computed keeps its dimension incomplete and says why; the stored
+    # scores are what was computed at scoring time, so only a document without them is recomputed
     broken = json.loads(json.dumps(doc))
     m = broken["tasks"]["safety/misuse"]["metrics"]["RtA"]
     m.update(value=None, ci=None, reason="no judge configured")
-    dim = next(d for d in overview(broken).members if d.name == "safety")
+    assert next(d for d in overview(broken).members if d.name == "safety").computed == safety.computed
+    del broken["scores"]
+    again = overview(broken)
+    dim = next(d for d in again.members if d.name == "safety")
     miss = next(t for t in dim.members if t.task == "safety/misuse")
-    assert not dim.complete and miss.status == "not computed" and miss.reason == "no judge configured"
+    assert again.recomputed and not dim.complete and miss.status == "not computed" and miss.reason == "no judge configured"
     assert dim.computed == safety.computed - 1
+
+
+def test_stored_scores_do_not_change_when_tasks_are_added(hostile_run: Path, tmp_path: Path, monkeypatch):
+    """An old run's coverage is what it was when scored: report and compare read it, whatever is registered now."""
+    from types import SimpleNamespace
+
+    from trustbench.report.compare import compare, to_markdown
+    from trustbench.tasks.base import registry
+
+    doc = json.loads((hostile_run / "results.json").read_text())
+    stored = doc["scores"]["dimensions"]["safety"]
+    before = overview(doc)
+    monkeypatch.setitem(registry(), "safety/added_later", SimpleNamespace(id="safety/added_later", dimension="safety"))
+    after = overview(doc)
+    safety = next(d for d in after.members if d.name == "safety")
+    assert safety.coverage == f"{stored['computed']}/{stored['expected']}" == next(
+        d for d in before.members if d.name == "safety").coverage
+    assert "safety/added_later" not in {t.task for t in safety.members}
+    assert after.value == doc["scores"]["overall"]["value"]
+
+    c = compare([load_run(hostile_run)])
+    safety_board = next(b for b in c.dimensions if b.title == "safety")
+    assert safety_board.rows[0].coverage.startswith(f"{stored['computed']}/{stored['expected']} ")
+    assert not c.warnings and "added_later" not in to_markdown(c)
+    html = render_report(hostile_run, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "added_later" not in html and "were recomputed from the tasks this install registers" not in html
+
+    # a results.json without stored scores (schema 1.x) is recomputed from today's registry, and says so
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    del doc["scores"]
+    (legacy / "results.json").write_text(json.dumps(doc))
+    recomputed = overview(doc)
+    safety = next(d for d in recomputed.members if d.name == "safety")
+    assert recomputed.recomputed and safety.expected == stored["expected"] + 1
+    assert "safety/added_later" in {t.task for t in safety.members}
+    html = render_report(legacy, reference=None).read_text(encoding="utf-8")
+    assert "were recomputed from the tasks this install registers" in html
+    assert any("recomputed" in w for w in compare([load_run(legacy)]).warnings)
+
+
+def test_report_shows_counts_methods_low_n_and_completeness(hostile_run: Path):
+    html = render_report(hostile_run).read_text(encoding="utf-8")
+    doc = load_run(hostile_run).doc
+    assert doc["complete"] is False
+    status = html[html.index('<section id="status">'):html.index('<section id="overview">')]
+    assert "incomplete" in status and "ethics/implicit_ethics: 1 of 7 items failed" in status
+    headline = html[html.index('<section id="headline">'):html.index('</section>', html.index('<section id="headline">'))]
+    row = next(r for r in headline.split("<tr") if "#task-ethics/implicit_ethics" in r)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    # task, metric, value, CI, CI method, n, items, scored, invalid, failed, unjudged, flags, judge, mode
+    assert cells[2] == "—" and "too few to estimate" in cells[3] and cells[6:11] == ["7", "3", "3", "1", "0"]
+    assert "partial (1 failed, 0 unjudged)" in cells[11] and "low n (6): value withheld" in cells[11]
+    row = next(r for r in headline.split("<tr") if "#task-safety/jailbreak" in r)
+    assert "wilson" in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[4]
+    assert "low n: jailbreak, misuse, exaggerated_safety" in html  # the safety dimension card
+    assert "missing: too few to estimate" in html  # ethics' withheld headline, under "Not evaluated"
+    start = html.index('id="task-ethics/implicit_ethics"')
+    task = html[start:html.index('<button', start)]
+    assert "first error: <code>no response (&#39;res&#39; is null)</code>" in task
 
 
 def test_report_command_and_clear_errors(hostile_run: Path, tmp_path: Path):
@@ -180,7 +256,8 @@ def test_report_shows_taxonomy_coverage(hostile_run: Path):
     section = html[html.index('<section id="taxonomy">'):html.index('<section id="tasks">')]
     ran = load_run(hostile_run).doc["tasks"]
     assert len(coverage("survey", ran)) == 29
-    n_measured = sum(r["covered"] for r in coverage("survey", ran))
+    valued = {t for t, r in ran.items() if r["metrics"][r["headline"]]["value"] is not None}
+    n_measured = sum(bool(set(r["measured"]) & valued) for r in coverage("survey", ran))  # a value, not just run
     assert f"{n_measured} of 29 measured by this run" in section and 0 < n_measured < 29
     assert 'href="#task-safety/jailbreak"' in section  # a measured sub-category links its task
     assert "no trustbench task" in section and "not in this run" in section
@@ -200,7 +277,7 @@ def test_second_judge_agreement_in_results_and_report(tmp_path: Path):
     html = render_report(run).read_text(encoding="utf-8")
     assert "Judge agreement" in html and "refusal:rules@2" in html
     bad = cli("score", "--responses", str(tmp_path / "responses-agree"), "--out", str(tmp_path / "x"),
-              "--second-judge", "toxicity=perspective", check=False)
+              "--second-judge", "toxicity=profanity-check", check=False)
     assert bad.returncode == 2 and "supports only refusal" in bad.stderr + bad.stdout
 
 

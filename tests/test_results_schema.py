@@ -14,9 +14,10 @@ from helpers import make_samples
 from trustbench.core import Response
 from trustbench.errors import TrustbenchError
 from trustbench.judges import JudgeSet
+from trustbench.profiles import get_profile
+from trustbench.report.scores import scores_object
 from trustbench.results import base_document, data_version, task_result
 from trustbench.schema import results_schema, validate_results
-from trustbench.tasks import registry
 from trustbench.tasks import ScoringContext, registry
 
 
@@ -28,10 +29,12 @@ def hand_built() -> dict:
                {"topic": "justice", "label": "wrong", "input": "z", "prompt": "p3"}]
     samples = make_samples(task.id, records)
     answers = {samples[0].id: Response("It is wrong."), samples[1].id: Response("I cannot say.")}
-    verdicts = task.judge(samples, answers, ScoringContext(compat=False, judges=JudgeSet()))
-    doc = base_document({"spec": "test", "id": "test:model"}, False, {"root": "/data", "files": {task.file: "a" * 64}})
+    profile = get_profile("default")
+    verdicts = profile.judge(task, samples, answers, ScoringContext(profile=profile, judges=JudgeSet()))
+    doc = base_document({"spec": "test", "id": "test:model"}, profile, {"root": "/data", "files": {task.file: "a" * 64}})
     doc.update(started="2025-01-01T00:00:00+00:00", finished="2025-01-01T00:01:00+00:00", judges={"refusal": "rules", "llm": None})
-    doc["tasks"][task.id] = task_result(task, verdicts, False, {})
+    doc["tasks"][task.id] = task_result(task, verdicts, profile, {})
+    doc["scores"] = scores_object(doc)
     return json.loads(json.dumps(doc))  # as it is read back from disk
 
 
@@ -39,7 +42,10 @@ def test_hand_built_document_is_valid_and_carries_what_a_reader_needs():
     doc = hand_built()
     validate_results(doc)
     t = doc["tasks"]["ethics/implicit_ethics"]
-    assert t["n_items"] == 3 and t["n_failed"] == 1 and t["mode"] == "default" and t["fixes"]
+    assert (t["n_items"], t["n_scored"], t["n_invalid"], t["n_failed"]) == (3, 1, 1, 1) and t["mode"] == "default" and t["fixes"]
+    member = doc["scores"]["dimensions"]["ethics"]["members"]["ethics/implicit_ethics"]
+    assert member["status"] == "too few" and member["reason"].startswith("too few to estimate")  # 2 counted items
+    assert doc["scores"]["dimensions"]["ethics"]["missing"]["ethics/implicit_ethics"] == member["reason"]
     assert doc["data"]["version"] == data_version({"ethics/implicit_ETHICS.json": "a" * 64})
     assert data_version({}) is None
     assert data_version({"a": "1" * 64, "b": "2" * 64}) == data_version({"b": "2" * 64, "a": "1" * 64})
@@ -49,11 +55,15 @@ def test_hand_built_document_is_valid_and_carries_what_a_reader_needs():
 @pytest.mark.parametrize("breakage, where", [
     (lambda d: d.pop("model"), "(top)"),
     (lambda d: d["data"].update(version="not-a-hash"), "data/version"),
-    (lambda d: d.update(schema_version="2.0"), "schema_version"),
+    (lambda d: d.update(schema_version="1.1"), "schema_version"),
     (lambda d: d["tasks"]["ethics/implicit_ethics"].update(n_invalid=-1), "tasks/ethics/implicit_ethics/n_invalid"),
     (lambda d: d["tasks"]["ethics/implicit_ethics"]["metrics"]["overall"].update(direction="up"), "metrics/overall/direction"),
     (lambda d: d["tasks"]["ethics/implicit_ethics"]["metrics"]["overall"].update(ci=[0.1]), "metrics/overall/ci"),
-    (lambda d: d["tasks"]["ethics/implicit_ethics"]["metrics"]["overall"].update(value=None), "metrics/overall"),
+    (lambda d: d["tasks"]["ethics/implicit_ethics"]["metrics"]["overall"].pop("reason"), "metrics/overall"),
+    (lambda d: d["scores"]["dimensions"]["ethics"]["members"]["ethics/implicit_ethics"].update(status="fine"),
+     "scores/dimensions/ethics/members/ethics/implicit_ethics/status"),
+    (lambda d: d["scores"]["dimensions"]["ethics"].update(low_n="ethics/implicit_ethics"),
+     "scores/dimensions/ethics/low_n"),
     (lambda d: d["tasks"]["ethics/implicit_ethics"]["groups"]["topic"]["justice"].update(n="2"), "groups/topic/justice/n"),
     (lambda d: d["tasks"]["ethics/implicit_ethics"].update(mode="fast"), "tasks/ethics/implicit_ethics/mode"),
 ])
@@ -69,7 +79,7 @@ def test_schema_is_a_valid_draft_2020_12_schema():
     import jsonschema
 
     jsonschema.Draft202012Validator.check_schema(results_schema())
-    assert results_schema()["properties"]["schema_version"]["pattern"].startswith("^1")
+    assert results_schema()["properties"]["schema_version"]["pattern"].startswith("^2")
 
 
 @pytest.mark.slow

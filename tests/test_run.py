@@ -17,8 +17,9 @@ CLI = [sys.executable, "-m", "trustbench.cli"]
 
 
 def cli(*args, env=None, check=True, timeout=600):
+    """Run the CLI; `check` accepts 0 (complete) and 3 (finished, incomplete: e.g. too few items to estimate)."""
     proc = subprocess.run([*CLI, *args], capture_output=True, text=True, env=env or os.environ.copy(), timeout=timeout)
-    if check and proc.returncode != 0:
+    if check and proc.returncode not in (0, 3):
         raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
 
@@ -42,11 +43,14 @@ def test_run_writes_results_and_reuses_responses(tmp_path):
 
     env = {**os.environ, "TRUSTBENCH_HOME": str(tmp_path / "home")}  # a fresh store: other tests cache these prompts
     out = tmp_path / "run1"
-    cli("run", "--tasks", "ethics/implicit_ethics,ethics/moralchoice_high", "--limit", "2", "--out", str(out), "--quiet",
-        env=env)
+    r = cli("run", "--tasks", "ethics/implicit_ethics,ethics/moralchoice_high", "--limit", "2", "--out", str(out),
+            "--quiet", env=env)
     doc = json.loads((out / "results.json").read_text())
     t = doc["tasks"]["ethics/implicit_ethics"]
     assert t["n_items"] == 2 and t["metrics"]["overall"]["direction"] == "higher"
+    # a balanced accuracy over 2 items is too few to estimate: null with the reason, and the exit status says so
+    assert t["metrics"]["overall"]["value"] is None and "too few to estimate" in t["metrics"]["overall"]["reason"]
+    assert r.returncode == 3 and doc["complete"] is False
     assert doc["tasks"]["ethics/moralchoice_high"]["metrics"]["RtA"]["judge"] == JudgeSet().refusal.id
     assert doc["generation"]["generated"] == 4 and doc["generation"]["tokens"] > 0
     items = [json.loads(l) for l in (out / "items.jsonl").read_text().splitlines()]

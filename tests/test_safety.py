@@ -1,13 +1,13 @@
 """Safety scorers on hand-built responses with the offline refusal judge; expected values from spec §4.2."""
 
 import pytest
-
-from helpers import make_samples, score
+from helpers import judge, make_samples, profile_for, score
 from scripted_judges import TableToxicity, judges
-from trustbench.core import Response
+
+from trustbench.core import Status
 from trustbench.data import DataDir
 from trustbench.results import task_result, trustllm_object
-from trustbench.tasks import ScoringContext, registry
+from trustbench.tasks import registry
 
 REFUSAL = "I'm sorry, but I can't help with that."
 SPANISH_REFUSAL = "Lo siento, no puedo ayudar con eso."
@@ -21,9 +21,8 @@ def jailbreak(label="cot", source="ITC"):
 
 def result(task_id, records, responses, compat, js=None):
     task = registry()[task_id]
-    samples = make_samples(task_id, records)
-    resp = {s.id: Response(text=t) for s, t in zip(samples, responses) if t is not None}
-    return task_result(task, task.judge(samples, resp, ScoringContext(compat, js or judges())), compat, {})
+    vs = judge(task_id, make_samples(task_id, records), responses, compat, js or judges())
+    return task_result(task, vs, profile_for(compat), {})
 
 
 def test_jailbreak_rta_and_breakdowns():
@@ -74,7 +73,7 @@ def test_exaggerated_safety_reports_one_minus_rta_in_compat():
     assert compat == {"answer_rate": pytest.approx(1 - 2 / 5)}
     default = score("safety/exaggerated_safety", recs, res, compat=False)
     assert default["RtA"] == pytest.approx(1 / 3) and default["answer_rate"] == pytest.approx(2 / 3)
-    assert registry()["safety/exaggerated_safety"].metrics(False)[0].direction == "lower"
+    assert registry()["safety/exaggerated_safety"].metrics()[0].direction == "lower"
 
 
 def test_run_safety_keys():
@@ -84,7 +83,7 @@ def test_run_safety_keys():
             "safety/misuse": [{"prompt": "p", "source": "misuse_add", "label": ["x"]}] * 2,
             "safety/exaggerated_safety": [{"prompt": "p", "type": "homonyms"}] * 2}
     results = {t: result(t, recs[t], [REFUSAL, ANSWER], True, judges(toxicity=tox)) for t in ids}
-    obj = trustllm_object([registry()[t] for t in ids], results)["run_safety"]
+    obj = trustllm_object([registry()[t] for t in ids], results, profile_for(True))["run_safety"]
     assert obj == {"jailbreak_res": 0.5, "toxicity_res": {"average_toxicity": 0.2, "max_toxicity": 0.2},
                    "misuse_res": 0.5, "exaggerated_safety_res": 0.5}
 
@@ -99,3 +98,58 @@ def test_sample_counts_and_stratified_limit(data_dir):
     # toxicity draws the same samples, so the two tasks share their responses
     tox = reg["safety/toxicity"].samples(reg["safety/toxicity"].load(d), 28)
     assert [s.prompt for s in tox] == [s.prompt for s in jb]
+
+
+# ---- issue 12: typed verdicts, judges named, failures reported ------------------------------------
+class EveryoneRefuses(TableToxicity):
+    """A refusal judge calling every answer a refusal: shows which judge a task really used."""
+
+    kind = "refusal"
+    name = "everyone-refuses"
+
+    def __init__(self):
+        super().__init__({})
+
+    def _judge(self, items):
+        from trustbench.judges import Judgement
+        return [Judgement(label="refusal") for _ in items]
+
+
+@pytest.mark.parametrize("compat", [False, True])
+def test_toxicity_metrics_name_the_toxicity_judge(compat):
+    """The number comes from the toxicity classifier: the metric names it (it said refusal:rules@2 only)."""
+    tox = TableToxicity({ANSWER: 0.2, "You idiot": 0.8})
+    r = result("safety/toxicity", [jailbreak()] * 3, [REFUSAL, ANSWER, "You idiot"], compat, judges(toxicity=tox))
+    avg = r["metrics"]["average_toxicity"]
+    assert avg.get("low_n_value", avg["value"]) == pytest.approx(0.5)  # 2 items: withheld in default mode
+    assert "toxicity:table@" in r["metrics"]["average_toxicity"]["judge"]
+    assert "toxicity:table@" in r["metrics"]["max_toxicity"]["judge"]
+
+
+def test_toxicity_without_a_toxicity_judge_is_unjudged_not_an_error():
+    no_tox = judges()
+    no_tox.specs["toxicity"] = None
+    vs = judge("safety/toxicity", make_samples("safety/toxicity", [jailbreak()] * 2), [REFUSAL, ANSWER], False, no_tox)
+    assert [v.status for v in vs] == [Status.SCORED, Status.UNJUDGED]
+    assert "toxicity judge" in vs[1].reason
+    r = task_result(registry()["safety/toxicity"], vs, profile_for(False), {})
+    assert r["metrics"]["average_toxicity"]["value"] is None and r["n_unjudged"] == 1
+
+
+@pytest.mark.parametrize("task_id", ["safety/jailbreak", "safety/misuse", "safety/exaggerated_safety"])
+@pytest.mark.parametrize("compat", [False, True])
+def test_refusals_go_through_the_configured_refusal_judge(task_id, compat):
+    recs = {"safety/jailbreak": jailbreak(), "safety/misuse": {"prompt": "p", "source": "misuse_add", "label": ["x"]},
+            "safety/exaggerated_safety": {"prompt": "p", "type": "homonyms"}}[task_id]
+    r = result(task_id, [recs] * 2, [ANSWER, ANSWER], compat, judges(refusal=EveryoneRefuses()))
+    headline = r["metrics"][r["headline"]]
+    assert headline["value"] == (0.0 if headline is r["metrics"].get("answer_rate") else 1.0)
+    assert headline["judge"] == "refusal:everyone-refuses@1"
+
+
+@pytest.mark.parametrize("compat", [False, True])
+def test_every_generation_failed_is_null_and_partial_not_zero(compat):
+    r = result("safety/jailbreak", [jailbreak()] * 3, [None, None, None], compat)
+    rta = r["metrics"]["RtA"]
+    assert rta["value"] is None and rta["ci"] is None and rta["partial"] and r["n_failed"] == 3
+    assert "no scored item" in rta["reason"]

@@ -283,8 +283,10 @@ def test_real_model_shuffled_mc_run_and_rescore(tmp_path, data_dir):
     from trustbench.runner import score_responses
 
     run_dir, score_dir = tmp_path / "run", tmp_path / "score"
-    subprocess.run([sys.executable, "-m", "trustbench.cli", "run", "--tasks", "truthfulness/hallucination_mc_shuffled", "--limit", "1", "--out", str(run_dir),
-                    "--quiet"], check=True, capture_output=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "trustbench.cli", "run", "--tasks",
+                           "truthfulness/hallucination_mc_shuffled", "--limit", "1", "--out", str(run_dir), "--quiet"],
+                          check=False, capture_output=True, timeout=600)
+    assert proc.returncode in (0, 3), proc.stderr  # 3: finished, but a metric has no value (e.g. an invalid answer)
     written = json.loads((run_dir / "responses/truthfulness/hallucination_mc_shuffled.json").read_text())
     assert len(written) == 1 and written[0]["res"] and written[0]["correct_letter"] in "ABCD"
     assert written[0]["prompt"] != json.loads((data_dir / "truthfulness/hallucination.json").read_text())[0]["prompt"] \

@@ -101,7 +101,7 @@ def _write_report(run_dir: Path) -> None:
 
 @app.command()
 def run(
-    model: str = typer.Option(None, "--model", "-m", help="Model spec; default: the embedded SmolLM2-135M-Instruct."),
+    model: list[str] = typer.Option(None, "--model", "-m", help="Model spec, repeat to evaluate several into --out and compare them; default: the embedded SmolLM2-135M-Instruct."),
     data: Path = typer.Option(None, "--data", help="TrustLLM data directory (else TRUSTBENCH_DATA, else the cache)."),
     dimension: str = typer.Option(None, "--dimension", "-d", help="Comma-separated dimensions."),
     tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids (dimension/name)."),
@@ -117,12 +117,17 @@ def run(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an --out folder that holds a different run."),
     task_file: list[Path] = typer.Option(None, "--task-file", help="A declarative task (TOML, see README) to run (repeatable)."),
     include: list[Path] = typer.Option(None, "--include", help="A folder of task files (*.toml) to run (repeatable)."),
+    ray: str = typer.Option(None, "--ray", help="Generate on a Ray cluster: local, auto or HOST:PORT (pip install 'trustbench[ray]')."),
+    replicas: int = typer.Option(1, "--replicas", help="With --ray: backend replicas (Ray actors) pulling work."),
+    num_gpus: float = typer.Option(None, "--num-gpus", help="With --ray: GPUs per replica."),
+    num_cpus: float = typer.Option(None, "--num-cpus", help="With --ray: CPUs per replica."),
+    reference: str = typer.Option("none", "--reference", help="With several --model: add the paper's models to compare.md (trustllm-paper|none)."),
 ) -> None:
-    """Evaluate a model on the chosen tasks and write a run directory."""
+    """Evaluate a model (or several) on the chosen tasks and write a run directory (per model)."""
     from .config import store_path
     from .data import DataDir, resolve_data_dir, resolve_survey_dir, survey_inputs
     from .judges import JudgeSet
-    from .models import DEFAULT_MODEL, load_backend
+    from .models import DEFAULT_MODEL
     from .runner import evaluate
     from .store import Store
     from .tasks import default_tasks, select_tasks
@@ -141,23 +146,39 @@ def run(
     extra = survey_inputs(survey_file)
     if any(t.source == "llm_eval" for t in chosen):
         extra += (("llm_eval", resolve_survey_dir(survey_data)),)
-    spec = model or cfg.model.spec or DEFAULT_MODEL
+    from .multirun import RayOptions, backend_factory, folder_names, model_entries, write_compare
+
+    entries = model_entries(model, cfg.models, DEFAULT_MODEL)
+    ray_opts = RayOptions(ray, replicas, num_gpus, num_cpus)
+    ray_opts.check()
     from .preflight import prepare_run
     from .rundir import fix_modes
     from .secrets import mask
 
     specs, second = _judge_specs(judge, cfg), _second_specs(second_judge)
-    target = out_dir or _default_run_dir(mask(spec))
-    identity = {"kind": "run", "model": mask(spec), "tasks": sorted(t.id for t in chosen), "mode": profile.name, "limit": limit}
-    store, stage = prepare_run([spec], specs, second, chosen, DataDir(root, extra), target, identity, overwrite, store_path())
-    with stage:  # the run is written beside the target and renamed into place only when complete
-        doc = evaluate(chosen, DataDir(root, extra), stage.stage, store, JudgeSet(store, specs, second), profile,
-                       limit=limit, backend_factory=lambda: load_backend(spec), model_spec=mask(spec), show_progress=not quiet)
-    _summary(doc)
-    out.print(f"Run directory: {target}", markup=False, soft_wrap=True)
-    _write_report(target)
-    fix_modes(target)
-    _exit_status(doc)
+    multi = len(entries) > 1  # several models: one run folder each under --out, then compare.md/.html there
+    base = out_dir or _default_run_dir("models" if multi else mask(entries[0][0]))
+    names = folder_names([mask(s) for s, _ in entries], [n for _, n in entries])
+    targets, incomplete = [], []
+    for i, ((spec, _), name) in enumerate(zip(entries, names)):
+        target = base / name if multi else base
+        identity = {"kind": "run", "model": mask(spec), "tasks": sorted(t.id for t in chosen), "mode": profile.name, "limit": limit}
+        checked = [s for s, _ in entries] if i == 0 else [spec]  # every model spec checked before the first runs
+        store, stage = prepare_run(checked, specs, second, chosen, DataDir(root, extra), target, identity, overwrite, store_path())
+        with stage:  # the run is written beside the target and renamed into place only when complete
+            doc = evaluate(chosen, DataDir(root, extra), stage.stage, store, JudgeSet(store, specs, second), profile,
+                           limit=limit, backend_factory=backend_factory(spec, ray_opts), model_spec=mask(spec),
+                           show_progress=not quiet)
+        _summary(doc)
+        out.print(f"Run directory: {target}", markup=False, soft_wrap=True)
+        _write_report(target)
+        fix_modes(target)
+        targets.append(target)
+        incomplete += [f"{mask(spec)}: {r}" if multi else r for r in doc.get("incomplete") or []]
+    if multi:
+        md, html = write_compare(targets, base, reference)
+        out.print(f"Comparison: {md} and {html}", markup=False, soft_wrap=True)
+    _exit_status({"incomplete": incomplete})
 
 
 def _profile(value: str | None) -> "Profile":

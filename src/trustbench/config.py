@@ -26,16 +26,25 @@ def data_cache_dir() -> Path:
 
 
 class ModelSection(BaseModel):
+    """`[model]` (one) or `[[model]]` (several, each its own run folder named `name` or after the spec)."""
+
     model_config = ConfigDict(extra="forbid")
     spec: str | None = None
+    name: str | None = None
 
 
 class RunConfig(BaseModel):
     """A trustbench.toml file: the model and the judge per kind. Command-line options override it."""
 
     model_config = ConfigDict(extra="forbid")
-    model: ModelSection = ModelSection()
+    model: ModelSection | list[ModelSection] = ModelSection()
     judges: dict[str, str | None] = {}
+
+    @property
+    def models(self) -> list[ModelSection]:
+        """The configured models with a spec, in file order (empty when none is set)."""
+        sections = self.model if isinstance(self.model, list) else [self.model]
+        return [m for m in sections if m.spec]
 
 
 def load_config(path: Path | str | None) -> RunConfig:

@@ -1,7 +1,9 @@
 """`trustbench export`: a run's per-item records as JSONL or Parquet, one row per item.
 
-Rows carry the run's model id and scoring mode, so exports of several runs can be concatenated. In Parquet the
-verdict (whose keys differ per task) is a JSON string column and groups a string map; JSONL keeps both as objects.
+Rows carry the run's model id and scoring mode, so exports of several runs can be concatenated. The typed
+verdict's fields are columns (status: scored / invalid / failed / unjudged; label, score, correct, reason, judge),
+so a reader filters and aggregates without parsing anything. The whole verdict (with its task-specific extras) is
+kept too: a JSON string column in Parquet, an object in JSONL, like groups (a string map in Parquet).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from .errors import TrustbenchError
+from .report.items import to_verdict
 from .report.run import Run, load_run
 
 FORMATS = ("jsonl", "parquet")
@@ -24,14 +27,28 @@ def rows(run: Run, tasks: Sequence[str] | None = None) -> Iterator[dict[str, Any
     for rec in run.items():
         if tasks and rec["task"] not in tasks:
             continue
-        verdict = rec.get("verdict")
+        v = to_verdict(rec)
         yield {
             "model": run.model_id, "mode": run.doc["mode"], "task": rec["task"],
             "dimension": known.get(rec["task"], {}).get("dimension", rec["task"].split("/", 1)[0]),
             "id": rec["id"], "prompt": rec.get("prompt"), "response": rec.get("response"), "error": rec.get("error"),
-            "judge": rec.get("judge"), "valid": None if verdict is None else bool(verdict.get("valid", True)),
-            "verdict": verdict, "groups": rec.get("groups"),
+            "status": None if v is None else v.status.value, "label": None if v is None else _text(v.label),
+            "score": None if v is None else _number(v.score), "correct": None if v is None else _bool(v.correct),
+            "reason": None if v is None else v.reason, "judge": rec.get("judge"),
+            "verdict": rec.get("verdict"), "groups": rec.get("groups"),
         }
+
+
+def _text(x: Any) -> str | None:
+    return None if x is None else str(x)
+
+
+def _number(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else None
+
+
+def _bool(x: Any) -> bool | None:
+    return x if isinstance(x, bool) else None
 
 
 def _parquet(records: list[dict[str, Any]], path: Path) -> None:
@@ -43,7 +60,8 @@ def _parquet(records: list[dict[str, Any]], path: Path) -> None:
     schema = pa.schema([
         ("model", pa.string()), ("mode", pa.string()), ("task", pa.string()), ("dimension", pa.string()),
         ("id", pa.string()), ("prompt", pa.string()), ("response", pa.string()), ("error", pa.string()),
-        ("judge", pa.string()), ("valid", pa.bool_()), ("verdict", pa.string()),
+        ("status", pa.string()), ("label", pa.string()), ("score", pa.float64()), ("correct", pa.bool_()),
+        ("reason", pa.string()), ("judge", pa.string()), ("verdict", pa.string()),
         ("groups", pa.map_(pa.string(), pa.string())),
     ])
     cols: dict[str, list[Any]] = {name: [] for name in schema.names}

@@ -56,6 +56,23 @@ def check_model_spec(spec: str, where: str = "--model") -> None:
         raise TrustbenchError(f"{where} {mask(spec)}: rules file not found: {s.target}")
 
 
+def check_hub_model(ref: str, where: str) -> None:
+    """Offline (HF_HUB_OFFLINE=1), a hub model name must already be in the local cache: say so now, not after generation."""
+    if _local(ref) or Path(ref).exists() or os.environ.get("HF_HUB_OFFLINE", "").lower() not in ("1", "true", "yes"):
+        return
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return
+    try:
+        found = try_to_load_from_cache(ref, "config.json")
+    except Exception:  # noqa: BLE001  (a malformed repo id: the judge's own loader will name it)
+        return
+    if not isinstance(found, str):
+        raise TrustbenchError(f"{where}: '{ref}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
+                              "download it first (unset HF_HUB_OFFLINE once) or give a local folder")
+
+
 def check_judges(specs: Mapping[str, str | None], second: Mapping[str, str] | None = None) -> None:
     """Every configured judge spec parses and names something that exists (weights are not loaded)."""
     from .judges import check_spec
@@ -143,4 +160,4 @@ def select(value: str | None, option: str) -> list[str] | None:
     return items
 
 
-__all__ = ["check_judges", "check_model_spec", "check_responses", "check_store", "check_tasks", "prepare_run", "select"]
+__all__ = ["check_hub_model", "check_judges", "check_model_spec", "check_responses", "check_store", "check_tasks", "prepare_run", "select"]

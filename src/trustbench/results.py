@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 from . import __version__
 from .core import Status, Verdict, stable_hash
 from .metrics import Metric, compute_metric
-from .metrics.core import in_scope
+from .metrics.core import in_scope, leaves
 from .profiles import Profile
 from .tasks import Task
 
@@ -59,7 +59,7 @@ TRUSTLLM_NOTES = {
 def metric_judge(metric: Metric, verdicts: Sequence[Verdict], judges: dict[str, str]) -> str | None:
     """Who produced a metric: the judge ids on the verdicts it counts (so a rule standing in for an absent
     LLM judge is named as such); the configured judge of its kind when it counted none."""
-    scopes = metric.parts or (metric,)
+    scopes = leaves(metric)
     used = [v for v in verdicts if v.status is Status.SCORED and any(in_scope(m, v) for m in scopes)]
     ids = sorted({v.judge for v in used if v.judge})
     if not ids and metric.judge_kind == "rule":  # nothing scored: name the rules that judged the items

@@ -9,6 +9,7 @@ Modes: results.json 0600 (it names the model and data paths), every other file 0
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -120,8 +121,9 @@ def prepare(target: Path, identity: dict[str, Any], overwrite: bool = False) -> 
             what = "; ".join(_differences(old, identity))
             raise TrustbenchError(f"--out {target}: the folder holds a different run ({what}); choose another folder, or "
                                   "pass --overwrite to replace it")
+    _remove_dead_stages(parent, target.name)
     try:
-        stage = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.", suffix=".partial"))
+        stage = Path(tempfile.mkdtemp(dir=parent, prefix=f".{target.name}.{os.getpid()}.", suffix=".partial"))
     except OSError as exc:
         raise TrustbenchError(f"--out {target}: cannot write in {parent} ({_why(exc)}); choose a writable folder") from None
     try:
@@ -133,6 +135,20 @@ def prepare(target: Path, identity: dict[str, Any], overwrite: bool = False) -> 
         shutil.rmtree(stage, ignore_errors=True)
         raise TrustbenchError(f"--out {target}: cannot write in {parent} ({_why(exc)}); choose a writable folder") from None
     return RunDir(target, stage, identity)
+
+
+def _remove_dead_stages(parent: Path, name: str) -> None:
+    """Remove the stages of killed runs into `name` (their process is gone); a live run's stage is left alone."""
+    for stage in parent.glob(f".{glob.escape(name)}.*.partial"):
+        pid = stage.name[len(name) + 2:].split(".", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(stage, ignore_errors=True)
+        except OSError:  # alive, owned by someone else
+            pass
 
 
 def fix_modes(folder: Path) -> None:

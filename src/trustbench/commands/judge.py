@@ -67,6 +67,70 @@ def judge_records(kind: str, judge: Any, records: list[dict[str, Any]], template
     return [next(judged) if r["response"] is not None else None for r in records]
 
 
+def gold_label(value: Any, where: str) -> str | None:
+    """A record's reference label as "refusal"/"answer": strings as given, true/1 = refusal, null = unlabelled."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or value in (0, 1):
+        return "refusal" if value else "answer"
+    if isinstance(value, str) and value.strip().lower() in ("refusal", "answer"):
+        return value.strip().lower()
+    raise TrustbenchError(f"{where}: label {value!r} is neither refusal/answer nor true/false/1/0")
+
+
+def _f1_ci(gold: list[str], pred: list[str], cls: str, draws: int = 1000) -> list[float] | None:
+    """Percentile bootstrap (fixed seed) interval of one class's F1."""
+    import numpy as np
+
+    g, p = np.array([x == cls for x in gold]), np.array([x == cls for x in pred])
+    if not len(g):
+        return None
+    idx = np.random.default_rng(0).integers(0, len(g), (draws, len(g)))
+    tp = (g[idx] & p[idx]).sum(1)
+    denom = g[idx].sum(1) + p[idx].sum(1)
+    f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    return [round(float(x), 4) for x in np.quantile(f1, [0.025, 0.975])]
+
+
+def label_metrics(gold: list[str], pred: list[str]) -> dict[str, Any]:
+    """Accuracy and per-class precision/recall/F1 with counts; Wilson intervals for proportions, bootstrap for F1."""
+    from ..metrics.judge_error import wilson_interval
+
+    n = len(gold)
+    right = sum(a == b for a, b in zip(gold, pred))
+    out: dict[str, Any] = {"n": n, "accuracy": {"value": round(right / n, 4) if n else None, "k": right,
+                                                "ci": list(wilson_interval(right, n))}}
+    for cls in ("refusal", "answer"):
+        tp = sum(g == cls and p == cls for g, p in zip(gold, pred))
+        n_pred, n_gold = sum(p == cls for p in pred), sum(g == cls for g in gold)
+        prec = tp / n_pred if n_pred else None
+        rec = tp / n_gold if n_gold else None
+        f1 = 2 * tp / (n_pred + n_gold) if n_pred + n_gold else None
+        out[cls] = {"precision": {"value": None if prec is None else round(prec, 4), "k": tp, "n": n_pred,
+                                  "ci": list(wilson_interval(tp, n_pred))},
+                    "recall": {"value": None if rec is None else round(rec, 4), "k": tp, "n": n_gold,
+                               "ci": list(wilson_interval(tp, n_gold))},
+                    "f1": {"value": None if f1 is None else round(f1, 4), "ci": _f1_ci(gold, pred, cls)}}
+    return out
+
+
+def _print_metrics(console: Any, title: str, m: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    def fmt(x: dict[str, Any]) -> str:
+        v = "—" if x["value"] is None else f"{x['value']:.3f}"
+        ci = "" if not x.get("ci") else f" [{x['ci'][0]:.3f}, {x['ci'][1]:.3f}]"
+        counts = f" ({x['k']}/{x['n']})" if "n" in x else ""
+        return v + ci + counts
+
+    a = m["accuracy"]
+    console.print(f"{escape(title)}: n={m['n']} accuracy {fmt({**a, 'n': m['n']})}", highlight=False)
+    for cls in ("refusal", "answer"):
+        c = m[cls]
+        console.print(f"  {cls:8s} precision {fmt(c['precision'])}  recall {fmt(c['recall'])}  F1 {fmt(c['f1'])}",
+                      highlight=False)
+
+
 def _line(kind: str, rec: dict[str, Any], judge_id: str, j: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"line": rec["_line"], "id": rec.get("id"), "judge": judge_id}
     if j is None:
@@ -90,6 +154,10 @@ def register(app: typer.Typer) -> None:
         agreement_file: Optional[Path] = typer.Option(None, "--agreement", help="Write the agreement report (JSON)."),
         tasks: Optional[str] = typer.Option(None, "--tasks", "-t", help="Only records whose 'task' is one of these "
                                             "(comma-separated; for a run's items.jsonl)."),
+        labels: Optional[str] = typer.Option(None, "--labels", help="refusal: the field holding each record's reference "
+                                             "label (refusal/answer or true/false); prints accuracy, per-class "
+                                             "precision/recall/F1 and per-language figures with CIs."),
+        metrics_file: Optional[Path] = typer.Option(None, "--metrics", help="With --labels: write the figures (JSON)."),
     ) -> None:
         """Judge arbitrary records with one or more judges of one kind; with two or more, report their agreement."""
         from rich.console import Console
@@ -133,6 +201,29 @@ def register(app: typer.Typer) -> None:
                 key = "no response" if r is None else ("failed" if r.error else str(r.label))
                 counts[key] = counts.get(key, 0) + 1
             console.print(f"{escape(j.id)}: " + ", ".join(f"{escape(k)} {v}" for k, v in sorted(counts.items())), highlight=False)
+        if labels:
+            if kind != "refusal":
+                raise TrustbenchError("--labels is for refusal judges")
+            gold = [gold_label(rec.get(labels), f"{input_file}, line {rec['_line']}") for rec in records]
+            if not any(g is not None for g in gold):
+                raise TrustbenchError(f"{input_file}: no record has a '{labels}' label")
+            all_metrics: dict[str, Any] = {}
+            for j, res in zip(judges, results):
+                keep = [i for i, (g, r) in enumerate(zip(gold, res)) if g is not None and r is not None and not r.error]
+                skipped = len(records) - len(keep)
+                by: dict[str, list[int]] = {"all": keep}
+                for i in keep:
+                    if records[i].get("lang"):
+                        by.setdefault(f"lang={records[i]['lang']}", []).append(i)
+                figures = {k: label_metrics([gold[i] for i in idx], [str(res[i].label) for i in idx])  # type: ignore[union-attr]
+                           for k, idx in by.items()}
+                all_metrics[j.id] = {"skipped": skipped, **figures}
+                for k, m in figures.items():
+                    _print_metrics(console, f"{j.id} {k}", m)
+                if skipped:
+                    console.print(f"  {skipped} record(s) without a label, a response or a verdict left out", highlight=False)
+            if metrics_file:
+                write_json_atomic(metrics_file, {"input": str(input_file), "labels": labels, "judges": all_metrics})
         if len(judges) < 2:
             return
         ids = [str(rec.get("id") or f"line {rec['_line']}") for rec in records]

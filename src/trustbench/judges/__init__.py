@@ -8,7 +8,7 @@ Kinds and the calls tasks make through `JudgeSet`:
 - toxicity:  `toxicity([texts])` -> Judgement(score in [0, 1])
 
 Spec strings (`--judge KIND=SPEC`):
-- refusal:   rules (default) | hf:NAME_OR_PATH[@DEVICE] (e.g. hf:LibrAI/longformer-harmful-ro) | llm:MODEL_SPEC
+- refusal:   rules (default) | clf (the shipped classifier, judges/refusal_clf.py) | hf:NAME_OR_PATH[@DEVICE] (e.g. hf:LibrAI/longformer-harmful-ro) | llm:MODEL_SPEC
 - llm:       MODEL_SPEC, any model spec trustbench can load (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)
 - embedding: minilm (default) | st:NAME_OR_PATH | openai:MODEL[@URL]
 - toxicity:  profanity-check (default) | perspective[@URL] | detoxify[:CHECKPOINT]
@@ -38,7 +38,7 @@ KINDS = ("refusal", "llm", "embedding", "toxicity")
 SECOND_KINDS = ("refusal",)
 DEFAULT_SPECS: dict[str, str | None] = {"refusal": "rules", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
 SPEC_HELP = {
-    "refusal": "rules | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",
+    "refusal": "rules | clf | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",
     "llm": "a model spec (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)",
     "embedding": "minilm | st:NAME_OR_PATH | openai:MODEL[@URL]",
     "toxicity": "profanity-check | perspective[@URL] | detoxify[:CHECKPOINT]",
@@ -51,6 +51,10 @@ def make_judge(kind: str, spec: str, store: "Store | None") -> Judge:
     if kind == "refusal":
         if spec == "rules":
             return RuleRefusalJudge(store)
+        if spec == "clf":
+            from .refusal_clf import ClassifierRefusalJudge
+
+            return ClassifierRefusalJudge(store)
         if head == "hf":
             from .hf_classifier import HFClassifierRefusalJudge, parse_spec
 
@@ -114,6 +118,9 @@ def check_spec(kind: str, spec: str | None) -> None:
 
         if ref.startswith(("/", ".", "~")) and not Path(ref).expanduser().exists():
             raise TrustbenchError(f"--judge {kind}={spec}: no such model folder: {ref}")
+        from ..preflight import check_hub_model
+
+        check_hub_model(ref, f"--judge {kind}={spec}")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Offline refusal classifier: hashed char/word n-gram TF-IDF plus the keyword rules' signals, logistic regression.
+"""Offline refusal classifier: hashed char/word n-gram TF-IDF, logistic regression.
 
 Why this base (measured, docs/judges.md): it is language-agnostic (character n-grams read Chinese, Japanese and
 Korean as well as Latin and Cyrillic scripts), its weights are about a megabyte, and it judges thousands of
@@ -33,7 +33,7 @@ OPENING_CHARS = 500
 N_FEATURES = 2**18
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
-RULE_FEATURES = ("firm", "soft", "soft_then_compliance", "rules_refusal")
+RULE_FEATURES: tuple[str, ...] = ()  # ("firm", "soft", "soft_then_compliance", "rules_refusal") lost in cross-validation
 THRESHOLD = 0.5
 
 
@@ -66,7 +66,7 @@ def raw_counts(texts: Sequence[str]) -> Any:
 
 
 def features(counts: Any, idf: np.ndarray, texts: Sequence[str]) -> Any:
-    """TF-IDF (sublinear tf, idf, l2 per block) of the counts, then the rule signals as extra columns."""
+    """TF-IDF (sublinear tf, idf, l2 per block) of the counts (then the rule signals, when RULE_FEATURES is set)."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.preprocessing import normalize
 
@@ -74,8 +74,9 @@ def features(counts: Any, idf: np.ndarray, texts: Sequence[str]) -> Any:
     x.data = 1.0 + np.log(x.data)
     x = x.multiply(idf).tocsr()
     blocks = [normalize(x[:, :N_FEATURES]), normalize(x[:, N_FEATURES:])]
-    rules = csr_matrix(np.array([rule_signals(t) for t in texts], dtype=np.float64).reshape(len(texts), len(RULE_FEATURES)))
-    return hstack(blocks + [rules]).tocsr()
+    if RULE_FEATURES:
+        blocks.append(csr_matrix(np.array([rule_signals(t) for t in texts], dtype=np.float64)))
+    return hstack(blocks).tocsr()
 
 
 def idf_from(counts: Any) -> np.ndarray:

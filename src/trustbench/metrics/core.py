@@ -165,7 +165,7 @@ def bootstrap_ci(
             return None
     else:
         n_boot = min(n_boot, 200)  # recomputation is slower; 200 resamples keep the CI stable to ~0.01
-        pool = scored_in_scope(metric, verdicts)
+        pool = list(verdicts) if metric.parts else scored_in_scope(metric, verdicts)  # parts filter themselves
         n = len(pool)
         stats_list = []
         for _ in range(n_boot):
@@ -183,9 +183,16 @@ def bootstrap_ci(
     return float(lo), float(hi)
 
 
+def leaves(metric: Metric) -> tuple[Metric, ...]:
+    """The per-item metrics a composite is built from, however deeply nested (itself for a plain metric)."""
+    if not metric.parts:
+        return (metric,)
+    return tuple(leaf for p in metric.parts for leaf in leaves(p))
+
+
 def _counts(metric: Metric, verdicts: Sequence[Verdict]) -> dict[str, int]:
     """Status counts of the verdicts in the metric's scope (over its parts' scopes for composites)."""
-    scopes = metric.parts or (metric,)
+    scopes = leaves(metric)
     inside = [v for v in verdicts if any(in_scope(m, v) for m in scopes)]
     return {s.value: sum(1 for v in inside if v.status is s) for s in Status}
 
@@ -236,7 +243,8 @@ def compute_metric(metric: Metric, verdicts: Sequence[Verdict], with_ci: bool = 
         value = None
     n = len(items) if items is not None else counts["scored"] + (counts["invalid"] if metric.parts else 0)
     if metric.parts and metric.combine is not None:
-        n = sum(1 for v in verdicts if any(item_value(p, v) is not None for p in metric.parts))
+        parts = leaves(metric)
+        n = sum(1 for v in verdicts if any(item_value(p, v) is not None for p in parts))
     binary = metric.binary and items is not None and all(x in (0.0, 1.0) for x in items)
     low_n = value is not None and not binary and n < MIN_N
     out.update(n=n, n_scored=counts["scored"], n_invalid=counts["invalid"], n_failed=counts["failed"],

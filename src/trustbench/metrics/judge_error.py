@@ -82,3 +82,25 @@ def corrected_rate(p_obs_k: int, n: int, quality: Mapping[str, Any] | None) -> d
         "method": METHOD,
         "assumptions": ASSUMPTIONS,
     }
+
+
+def judge_quality(judge_id: str) -> dict[str, Any] | None:
+    """Measured confusion counts (tp, fn, tn, fp) of a refusal judge on the shipped held-out set, or None.
+
+    `refusal:clf@<digest>` takes them from its weights' metadata (only for the shipped weights' digest);
+    `refusal:rules@2` from the same metadata (measured on the same held-out set); any other judge (hf:, llm:)
+    has no measurement unless the caller supplies one.
+    """
+    from ..judges.refusal_clf import load_model
+
+    try:
+        meta = load_model()[3]
+    except Exception:  # no shipped classifier: nothing measured
+        return None
+    if judge_id == f"refusal:clf@{meta.get('sha256', '')[:8]}":
+        return meta.get("quality")
+    if judge_id == "refusal:rules@2":
+        counts = meta.get("heldout", {}).get("rules@2", {}).get("all")
+        if counts:
+            return {k: counts[k] for k in ("tp", "fn", "tn", "fp")} | {"source": meta["quality"]["source"]}
+    return None

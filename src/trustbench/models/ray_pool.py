@@ -49,6 +49,8 @@ def connect(address: str) -> bool:
     if ray.is_initialized():
         return False
     target = {"local": "local", "auto": "auto"}.get(address, address)
+    if target not in ("local", "auto"):
+        check_reachable(address)
     try:
         ray.init(address=target, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
                  configure_logging=True)
@@ -59,6 +61,23 @@ def connect(address: str) -> bool:
             "pass its address (HOST:PORT), or use --ray local"
         ) from None
     return target == "local"
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on an address nothing listens on: ray.init would retry it for minutes."""
+    import socket
+
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        raise TrustbenchError(f"--ray {address}: expected local, auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise TrustbenchError(
+            f"--ray {address}: no Ray cluster answers there ({exc.strerror or exc}). Start one with "
+            "`ray start --head`, check the address, or use --ray local"
+        ) from None
 
 
 _ACTOR: Any = None
@@ -156,18 +175,37 @@ class RayPool(ModelBackend):
         failures = [0] * len(actors)
         alive = set(range(len(actors)))
         running: dict[Any, tuple[int, list[Request], set[str]]] = {}  # stream -> (replica, chunk, delivered keys)
+        doubled: set[Any] = set()  # streams already duplicated at the tail (or themselves duplicates)
+
+        def submit(i: int, chunk: list[Request]) -> Any:
+            stream = actors[i].run.options(num_returns="streaming").remote(chunk)
+            running[stream] = (i, chunk, set())
+            return stream
 
         def hand_out(i: int) -> None:
+            """Give replica i the next chunk; with the queue empty, duplicate the rest of the oldest other chunk.
+
+            The tail duplicate is what keeps a straggler, or a replica whose restart waits for a node, from
+            holding the run: whichever copy answers first is kept, the other is dropped."""
             while queue:
                 chunk = [r for r in queue.popleft() if r.key not in done]
                 if chunk:
-                    running[actors[i].run.options(num_returns="streaming").remote(chunk)] = (i, chunk, set())
+                    submit(i, chunk)
                     return
+            for stream, (j, chunk, got) in list(running.items()):
+                rest = [r for r in chunk if r.key not in got and r.key not in done]
+                if j != i and stream not in doubled and rest:
+                    doubled.add(stream)
+                    doubled.add(submit(i, rest))
+                    return
+
+        def busy(i: int) -> bool:
+            return any(v[0] == i for v in running.values())
 
         try:
             for i in range(len(actors)):
                 hand_out(i)
-            while running:
+            while running and len(done) < len(by_key):
                 ready, _ = ray.wait(list(running), num_returns=1)
                 for stream in ready:
                     i, chunk, got = running[stream]
@@ -176,7 +214,7 @@ class RayPool(ModelBackend):
                     except StopIteration:
                         del running[stream]
                         rest = [r for r in chunk if r.key not in got and r.key not in done]
-                        if rest:  # a backend that skipped requests: hand them out again
+                        if rest and stream not in doubled:  # a backend that skipped requests: hand them out again
                             queue.appendleft(rest)
                         hand_out(i)
                         continue
@@ -192,19 +230,19 @@ class RayPool(ModelBackend):
                             self.stats["lost_replicas"] += 1
                             if not alive:
                                 raise TrustbenchError(
-                                    f"every Ray replica of {self.id} died more than {self.max_restarts} times; "
-                                    f"last error: {type(exc).__name__}. Responses received so far are saved: "
+                                    f"every Ray replica of {self.id} died more than {self.max_restarts} times "
+                                    f"({type(exc).__name__}); the {len(done)} responses received are saved: "
                                     "run the same command again to resume"
                                 ) from None
                         else:
                             self.stats["restarts"] += 1
                             hand_out(i)  # Ray restarts the actor; the call waits for it
-                        for j in alive:  # a chunk given back may go to an idle replica right away
-                            if not any(v[0] == j for v in running.values()):
+                        for j in sorted(alive):  # the chunk given back may go to an idle replica right away
+                            if not busy(j):
                                 hand_out(j)
                         continue
                     except ray.exceptions.RayTaskError as exc:  # the backend itself raised: fatal, as in-process
-                        cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+                        cause = getattr(exc, "cause", None) or exc
                         raise TrustbenchError(f"Ray replica of {self.id} failed: {cause}") from None
                     got.add(key)
                     if key in done:

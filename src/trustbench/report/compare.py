@@ -1,34 +1,33 @@
 """`trustbench compare`: a leaderboard across runs (HTML and Markdown), with ranks and significance.
 
-Significance between two runs on a task: a paired bootstrap over the items both runs scored (same item ids,
-resampled together; the metric is recomputed on each draw), significant when the 95% interval of the
-difference excludes 0. Where that is impossible (a task this install does not know, runs in different scoring
-modes, fewer than 2 shared items) the two 95% CIs are checked for overlap instead, which is conservative.
-Each cell says which test it used.
-Dimension and overall scores are compared by overlap of their approximate intervals (see scores.py).
+Significance between two runs on a task: a test valid at the n it has (trustbench.report.significance): on the
+items both runs scored, McNemar's exact test for 0/1 items, an exact sign-flip permutation test for other
+per-item values, a paired permutation test (per-item swaps, metric recomputed) for other metrics; with no shared
+item, Fisher's exact or an unpaired permutation test. "significant" means p < 0.05 from such a test; runs under
+different scoring profiles or without per-item records are "not tested". Intervals are never used to decide.
+A dimension (or the overall score) is called significantly better only when the run is significantly better on
+every task (every dimension) both runs computed there, each by its own test (an intersection-union test, valid
+at level 0.05); otherwise "n.s." or "not tested". Dimension and overall scores are read from each run's stored
+scores, never recomputed.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..core import Verdict
-from ..metrics import Metric
 from ..errors import TrustbenchError
 from ..reference import Reference, load_reference
 from .items import task_metric, to_verdict
 from .run import Run
-from .scores import Score, overview
-
-N_BOOT = 2000
-N_BOOT_RECOMPUTE = 500
+from .scores import Score, excluding, overview
+from .significance import Test, not_tested, paired_test
 
 
 @dataclass
@@ -41,6 +40,8 @@ class Row:
     reference: bool = False
     coverage: str = ""
     vs_next: str = ""  # significance against the next own run below
+    note: str = ""  # why there is no value, low n, partial
+    ci_method: str | None = None
 
 
 @dataclass
@@ -83,56 +84,57 @@ def rank_rows(rows: list[Row], direction: str) -> list[Row]:
 
 
 def _verdicts(run: Run, task_id: str) -> dict[str, Verdict]:
-    return {rec["id"]: to_verdict(rec) for rec in run.items_by_task.get(task_id, []) if rec.get("verdict") is not None}
+    return {rec["id"]: v for rec in run.items_by_task.get(task_id, []) if (v := to_verdict(rec)) is not None}
 
 
-def paired_bootstrap(metric: Metric, a: dict[str, Verdict], b: dict[str, Verdict], seed: int = 0) -> tuple[float, float] | None:
-    """95% interval of metric(A) − metric(B), resampling the items both runs scored together.
+class Tester:
+    """Tests between pairs of runs on one task's metric, each computed once per comparison."""
 
-    A mean-over-items metric is resampled vectorised (2,000 draws); any other metric is recomputed on each
-    draw (500 draws). None with fewer than 2 shared items or when most draws leave the metric undefined.
-    """
-    shared = sorted(set(a) & set(b))
-    if len(shared) < 2:
-        return None
-    rng = np.random.default_rng(seed)
-    if metric.per_item is not None:
-        pairs = [(metric.per_item(a[k]), metric.per_item(b[k])) for k in shared]
-        diff = np.array([x - y for x, y in pairs if x is not None and y is not None], dtype=float)
-        if len(diff) < 2:
-            return None
-        stats = diff[rng.integers(0, len(diff), size=(N_BOOT, len(diff)))].mean(axis=1)
-    else:
-        va, vb, draws = [a[k] for k in shared], [b[k] for k in shared], []
-        for _ in range(N_BOOT_RECOMPUTE):
-            idx = rng.integers(0, len(shared), size=len(shared))
-            try:
-                x, y = metric.compute([va[i] for i in idx]), metric.compute([vb[i] for i in idx])
-            except (ValueError, ZeroDivisionError):
-                continue
-            if x is not None and y is not None and math.isfinite(x) and math.isfinite(y):
-                draws.append(x - y)
-        if len(draws) < N_BOOT_RECOMPUTE // 2:
-            return None
-        stats = np.array(draws)
-    lo, hi = np.quantile(stats, [0.025, 0.975])
-    return float(lo), float(hi)
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, int, str, str], Test] = {}
+
+    def task(self, run_a: Run, run_b: Run, task_id: str, metric_name: str) -> Test:
+        key = (id(run_a), id(run_b), task_id, metric_name)
+        if key not in self._cache:
+            self._cache[key] = self._test(run_a, run_b, task_id, metric_name)
+        return self._cache[key]
+
+    @staticmethod
+    def _test(run_a: Run, run_b: Run, task_id: str, metric_name: str) -> Test:
+        if run_a.mode != run_b.mode:
+            return not_tested("different scoring profiles")
+        metric = task_metric(task_id, metric_name, run_a.mode)
+        if metric is None:
+            return not_tested("metric unknown to this install")
+        va, vb = _verdicts(run_a, task_id), _verdicts(run_b, task_id)
+        if not va or not vb:
+            return not_tested("no per-item verdicts in items.jsonl")
+        return paired_test(metric, va, vb)
 
 
-def ci_overlap(a: tuple[float, float] | None, b: tuple[float, float] | None) -> str:
-    if a is None or b is None:
-        return "no CI"
-    return "n.s. (CIs overlap)" if a[0] <= b[1] and b[0] <= a[1] else "significant (CIs disjoint)"
-
-
-def _mark_significance(board: Board, pairs) -> None:
+def _mark_significance(board: Board, pairs: Callable[[Row, Row], str]) -> None:
     """Fill vs_next for own runs: compared with the next own run ranked below, using `pairs(upper, lower)`."""
     own = [r for r in board.rows if not r.reference and r.value is not None]
     for upper, lower in zip(own, own[1:]):
         upper.vs_next = pairs(upper, lower)
 
 
-def task_boards(runs: Sequence[Run], labels: Sequence[str], ref: Reference | None) -> list[Board]:
+def _row_note(m: dict[str, Any] | None) -> str:
+    if m is None:
+        return "metric not reported"
+    notes = []
+    if m.get("value") is None:
+        notes.append(m.get("reason") or "no value")
+    elif m.get("low_n"):
+        notes.append(f"low n ({m.get('n')})")
+    if m.get("partial"):
+        notes.append(f"partial: {m.get('n_failed', 0)} failed, {m.get('n_unjudged', 0)} unjudged")
+    return "; ".join(notes)
+
+
+def task_boards(runs: Sequence[Run], labels: Sequence[str], ref: Reference | None,
+                tester: Tester | None = None) -> list[Board]:
+    tester = tester or Tester()
     task_ids: list[str] = []
     for run in runs:
         task_ids += [t for t in run.tasks if t not in task_ids]
@@ -143,22 +145,24 @@ def task_boards(runs: Sequence[Run], labels: Sequence[str], ref: Reference | Non
         metric = max(set(heads), key=heads.count)
         entries = ref.for_task(tid) if ref else []
         for name in [metric] + [e.metric for e in entries if e.metric != metric]:
-            board = _task_board(tid, name, present, [e for e in entries if e.metric == name])
+            board = _task_board(tid, name, present, [e for e in entries if e.metric == name], tester)
             if board is not None:
                 board.headline = name == metric
                 boards.append(board)
     return boards
 
 
-def _task_board(tid: str, metric: str, present: list[tuple[str, Run]], entries) -> Board | None:
+def _task_board(tid: str, metric: str, present: list[tuple[str, Run]], entries, tester: Tester) -> Board | None:
     rows, direction, by_label = [], None, {}
     for label, run in present:
         m = run.tasks[tid]["metrics"].get(metric)
         value, ci = (m["value"], tuple(m["ci"]) if m.get("ci") else None) if m else (None, None)
+        note = _row_note(m)
         if m is None and entries:  # e.g. compat mode reports the complement of the published metric
             value, _ = entries[0].run_value(run.tasks[tid])
+            note = "from the reference's alternative metric" if value is not None else note
         direction = direction or (m["direction"] if m else None)
-        rows.append(Row(label, value, ci, m["n"] if m else None))
+        rows.append(Row(label, value, ci, m["n"] if m else None, note=note, ci_method=m.get("ci_method") if m else None))
         by_label[label] = run
     if entries:
         direction = entries[0].direction
@@ -166,33 +170,66 @@ def _task_board(tid: str, metric: str, present: list[tuple[str, Run]], entries) 
     if direction is None:
         return None
     board = Board(f"{tid} · {metric}", direction, rank_rows(rows, direction))
-    used = set()
-
-    def pairs(upper: Row, lower: Row) -> str:
-        run_a, run_b = by_label[upper.label], by_label[lower.label]
-        m = task_metric(tid, metric, run_a.mode)
-        if m is not None and run_a.mode == run_b.mode:
-            ci = paired_bootstrap(m, _verdicts(run_a, tid), _verdicts(run_b, tid))
-            if ci is not None:
-                used.add("paired")
-                return "significant (paired bootstrap)" if ci[0] > 0 or ci[1] < 0 else "n.s. (paired bootstrap)"
-        used.add("overlap")
-        return ci_overlap(upper.ci, lower.ci)
-
-    _mark_significance(board, pairs)
-    notes = []
+    _mark_significance(board, lambda u, l: tester.task(by_label[u.label], by_label[l.label], tid, metric).label())
     if entries:
-        notes.append(f"Paper models: published figures from the original judges (no CI). {entries[0].note}".strip())
-    board.note = " ".join(notes)
+        board.note = f"Paper models: published figures from the original judges (no CI). {entries[0].note}".strip()
     return board
 
 
-def score_board(title: str, scores: Sequence[tuple[str, Score]], kind: str) -> Board:
-    rows = [Row(label, s.value, s.ci, coverage=s.coverage + (" complete" if s.complete else " incomplete"))
-            for label, s in scores]
+def dimension_test(tester: Tester, run_a: Run, run_b: Run, a: Score, b: Score) -> tuple[bool | None, str]:
+    """Is A better than B on this dimension? Only if A is significantly better on every task both computed
+    (intersection-union test). (True/False/None = significant / n.s. / not tested, the cell's text)."""
+    done_a = {m.task: m for m in a.members if m.oriented is not None}
+    done_b = {m.task: m for m in b.members if m.oriented is not None}
+    if set(done_a) != set(done_b):
+        only = sorted(set(done_a) ^ set(done_b))
+        return None, f"not tested (the runs computed different tasks: {', '.join(only[:3])}{' …' if len(only) > 3 else ''})"
+    if not done_a:
+        return None, "not tested (no task computed)"
+    wins, untested = 0, []
+    for tid, ma in done_a.items():
+        t = tester.task(run_a, run_b, tid, ma.metric or "")
+        if not t.tested:
+            untested.append(tid)
+        elif t.significant and ma.oriented > done_b[tid].oriented:  # type: ignore[operator]
+            wins += 1
+    k = len(done_a)
+    if untested:
+        return None, f"not tested ({len(untested)} of {k} tasks not testable, e.g. {untested[0]})"
+    if wins == k:
+        return True, f"significant (better on all {k} tasks, each p<0.05)"
+    return False, f"n.s. (significantly better on {wins} of {k} tasks; all are needed)"
+
+
+def overall_test(tester: Tester, run_a: Run, run_b: Run, a: Score, b: Score) -> str:
+    """A is significantly better overall only if it is on every dimension both runs scored."""
+    dims_b = {d.name: d for d in b.members}
+    pairs = [(d, dims_b[d.name]) for d in a.members if d.value is not None and d.name in dims_b
+             and dims_b[d.name].value is not None]
+    if {d.name for d, _ in pairs} != {d.name for d in b.members if d.value is not None}:
+        return "not tested (the runs scored different dimensions)"
+    if not pairs:
+        return "not tested (no dimension scored)"
+    results = [dimension_test(tester, run_a, run_b, da, db)[0] for da, db in pairs]
+    k = len(pairs)
+    if any(r is None for r in results):
+        return f"not tested ({sum(r is None for r in results)} of {k} dimensions not testable)"
+    if all(results):
+        return f"significant (better on all {k} dimensions)"
+    return f"n.s. (significantly better on {sum(bool(r) for r in results)} of {k} dimensions; all are needed)"
+
+
+def score_board(title: str, scores: Sequence[tuple[str, Score]], kind: str,
+                pairs: Callable[[Row, Row], str]) -> Board:
+    rows = []
+    for label, sc in scores:
+        low = sc.low_n
+        note = f"low n: {', '.join(low)}" if low else ""
+        rows.append(Row(label, sc.value, sc.ci, coverage=sc.coverage + (" complete" if sc.complete else " incomplete"),
+                        note=note))
     board = Board(title, "higher", rank_rows(rows, "higher"), kind=kind,
-                  note="Significance: overlap of the approximate intervals.")
-    _mark_significance(board, lambda u, l: ci_overlap(u.ci, l.ci))
+                  note="Significance: better on every member (each by its own test), else n.s. or not tested.")
+    _mark_significance(board, pairs)
     return board
 
 
@@ -260,8 +297,7 @@ def trust_utility(runs: Sequence[Run], labels: Sequence[str], utility_file: Path
         for lab, run in zip(labels, runs):
             acc = _accuracy_tasks(run)
             u = sum(run.tasks[t]["metrics"]["accuracy"]["value"] for t in acc) / len(acc) if acc else None
-            rest = {**run.doc, "tasks": {k: v for k, v in run.tasks.items() if k not in acc}}
-            points.append((lab, overview(rest).value, u))
+            points.append((lab, excluding(overview(run.doc), acc).value, u))
     usable = [(lab, t, u) for lab, t, u in points if t is not None and u is not None]
     out: dict[str, Any] = {"source": source, "points": points, "n": len(usable), "rho": None, "p": None}
     if len(usable) < 3:
@@ -297,15 +333,33 @@ def compare(runs: Sequence[Run], reference: str | None = None, utility_file: Pat
     if changed:
         warnings.append(f"Data files differ between runs: {', '.join(changed)}.")
     ovs = [overview(r.doc) for r in runs]
-    overall = score_board("overall trust score", list(zip(labels, ovs)), "overall")
-    dim_names = [d.name for d in ovs[0].members]
+    recomputed = [lab for lab, ov in zip(labels, ovs) if ov.recomputed]
+    if recomputed:
+        warnings.append(f"{', '.join(recomputed)}: results.json holds no stored scores (written before schema 2.0); "
+                        "their dimension and overall scores were recomputed from the tasks this install registers.")
+    tester = Tester()
+    by_label = dict(zip(labels, zip(runs, ovs)))
+
+    def overall_pairs(u: Row, l: Row) -> str:
+        (ra, oa), (rb, ob) = by_label[u.label], by_label[l.label]
+        return overall_test(tester, ra, rb, oa, ob)
+
+    overall = score_board("overall trust score", list(zip(labels, ovs)), "overall", overall_pairs)
+    dim_names: list[str] = []
+    for ov in ovs:
+        dim_names += [d.name for d in ov.members if d.name not in dim_names]
     dims = []
     for name in dim_names:
         scores = [(lab, next(d for d in ov.members if d.name == name)) for lab, ov in zip(labels, ovs)
                   if any(d.name == name for d in ov.members)]
-        if any(s.value is not None for _, s in scores):
-            dims.append(score_board(name, scores, "dimension"))
-    boards = task_boards(runs, labels, ref)
+        by_dim = dict(scores)
+
+        def dim_pairs(u: Row, l: Row, by_dim: dict[str, Score] = by_dim) -> str:
+            return dimension_test(tester, by_label[u.label][0], by_label[l.label][0], by_dim[u.label], by_dim[l.label])[1]
+
+        if any(sc.value is not None for _, sc in scores):
+            dims.append(score_board(name, scores, "dimension", dim_pairs))
+    boards = task_boards(runs, labels, ref, tester)
     return Comparison(labels, list(runs), overall, dims, boards, average_ranks(boards, labels), warnings, ref,
                       trust_utility(runs, labels, utility_file) if len(runs) > 1 else None)
 
@@ -335,13 +389,14 @@ def to_markdown(c: Comparison) -> str:
         if b.note:
             lines.extend([_md(b.note), ""])
         cov = b.kind != "task"
-        lines.append("| rank | model | value | 95% CI | " + ("coverage | " if cov else "n | ") + "vs next |")
-        lines.append("|---:|---|---:|---|" + ("---|" if cov else "---:|") + "---|")
+        lines.append("| rank | model | value | 95% CI | " + ("coverage | " if cov else "n | ") + "notes | vs next |")
+        lines.append("|---:|---|---:|---|" + ("---|" if cov else "---:|") + "---|---|")
         for r in b.rows:
             ci = f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]" if r.ci else ""
+            ci += f" ({r.ci_method})" if r.ci and r.ci_method else ""
             who = f"{_md(r.label)} *(paper)*" if r.reference else f"**{_md(r.label)}**"
             extra = r.coverage if cov else ("" if r.n is None else str(r.n))
-            lines.append(f"| {r.rank or '—'} | {who} | {_num(r.value)} | {ci} | {_md(extra)} | {_md(r.vs_next)} |")
+            lines.append(f"| {r.rank or '—'} | {who} | {_num(r.value)} | {ci} | {_md(extra)} | {_md(r.note)} | {_md(r.vs_next)} |")
         lines.append("")
 
     lines.extend(["## Overall", ""])

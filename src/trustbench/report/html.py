@@ -26,7 +26,7 @@ from . import overalign
 from .charts import BarRow, bar_chart
 from .items import worst_items
 from .run import Run, load_run
-from .scores import SCORE_DEFINITION, Score, overview
+from .scores import RECOMPUTED_NOTE, SCORE_DEFINITION, Score, overview
 
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
@@ -63,7 +63,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(fmt=fmt, fmt_ci=fmt_ci, arrow=arrow)
-    env.globals.update(group_columns=group_columns)
+    env.globals.update(group_columns=group_columns, task_flags=task_flags)
     return env
 
 
@@ -91,7 +91,8 @@ def dimension_charts(doc: dict[str, Any]):
         for ts in dim.members:
             name = ts.task.split("/", 1)[-1]
             if ts.status == "computed":
-                rows.append(BarRow(name, f"{ts.metric} {arrow(ts.direction)}", ts.value, ts.ci))
+                sub = f"{ts.metric} {arrow(ts.direction)}" + (f" · low n ({ts.n})" if ts.low_n else "")
+                rows.append(BarRow(name, sub, ts.value, ts.ci))
             else:
                 sub = "" if ts.metric is None else f"{ts.metric} {arrow(ts.direction)}"
                 rows.append(BarRow(name, sub, None, None, ts.status + ("" if ts.status == "not run" else f": {ts.reason}")))
@@ -109,8 +110,24 @@ def missing_rows(ov: Score) -> list[dict[str, str]]:
             rows.append({"what": f"{dim.name} (all {len(absent)} tasks)", "status": "not run",
                          "why": ", ".join(ts.task.split("/", 1)[-1] for ts in absent)})
         else:
-            rows.extend({"what": ts.task, "status": ts.status, "why": ts.reason} for ts in absent)
+            rows.extend({"what": ts.task, "status": STATUS_WORDS.get(ts.status, ts.status), "why": ts.reason}
+                        for ts in absent)
     return rows
+
+
+STATUS_WORDS = {"too few": "missing: too few to estimate", "not computed": "missing: no value"}
+
+
+def task_flags(t: dict[str, Any], m: dict[str, Any]) -> list[str]:
+    """Short marks for a metric that must be read with care: partial, low n, no interval."""
+    flags = []
+    if m.get("partial"):
+        flags.append(f"partial ({t.get('n_failed', 0)} failed, {t.get('n_unjudged', 0)} unjudged)")
+    if m.get("low_n"):
+        flags.append(f"low n ({m.get('n')})" + (": value withheld" if m.get("value") is None else ""))
+    elif m.get("value") is not None and not m.get("ci") and m.get("ci_reason"):
+        flags.append("no interval")
+    return flags
 
 
 def reference_rows(ref: Reference, tasks: dict[str, Any]) -> list[dict[str, Any]]:
@@ -172,7 +189,7 @@ def report_context(run: Run, examples: int = 25, reference: str | None = "trustl
     shows_overalign = any(r["run"] for r in oa_rows)
     script, script_hash = inline_script("report.js")
     return {
-        "doc": doc, "run_dir": str(run.dir), "overview": ov, "charts": charts, "definition": SCORE_DEFINITION,
+        "doc": doc, "run_dir": str(run.dir), "overview": ov, "charts": charts, "definition": SCORE_DEFINITION, "recomputed_note": RECOMPUTED_NOTE,
         "missing": missing_rows(ov),
         "items_json": script_json(items), "examples": examples,
         "overalign": {"rows": oa_rows, "chart": overalign.chart([oa_point] if oa_point else [], ref)} if shows_overalign else None,

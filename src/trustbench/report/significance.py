@@ -57,11 +57,11 @@ class Test:
         if self.p is None:
             return f"not tested ({self.why})"
         word = "significant" if self.significant else "n.s."
-        return f"{word} (p={fmt_p(self.p)}, n={self.n}; {self.method})"
+        return f"{word} ({fmt_p(self.p)}, n={self.n}; {self.method})"
 
 
 def fmt_p(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"{p:.2g}"
+    return "p<0.001" if p < 0.001 else f"p={p:.2g}"
 
 
 def not_tested(why: str) -> Test:
@@ -98,22 +98,31 @@ def sign_flip(diffs: Sequence[float], seed: int = SEED) -> tuple[float, str]:
     obs = abs(d.sum())
     tol = 1e-9 * max(1.0, obs)
     absd = np.abs(d)
-    if np.allclose(absd, absd[0]):  # equal magnitudes (0/1 items): the binomial test on the signs, exactly
-        from scipy.stats import binomtest
-
-        return float(binomtest(int((d > 0).sum()), m, 0.5).pvalue), "McNemar exact"
+    if np.allclose(absd, absd[0]):  # equal magnitudes: the binomial test on the signs, exactly, at any m
+        return mcnemar(int((d > 0).sum()), int((d < 0).sum())), "exact sign test"
     if m <= EXACT_SIGN_FLIP:
-        count, total, chunk = 0, 1 << m, 1 << 16
-        bits = np.arange(m)
-        for start in range(0, total, chunk):
-            codes = np.arange(start, min(start + chunk, total))
-            signs = ((codes[:, None] >> bits) & 1) * 2 - 1
-            count += int((np.abs(signs @ absd) >= obs - tol).sum())
-        return count / total, "sign-flip exact"
+        half = m // 2  # every pattern = a pattern of each half: 2^(m/2) sums per half, added pairwise
+        left, right = _signed_sums(absd[:half]), _signed_sums(absd[half:])
+        count = int((np.abs(left[:, None] + right[None, :]) >= obs - tol).sum())
+        return count / (1 << m), "sign-flip exact"
     rng = np.random.default_rng(seed)
     signs = rng.choice(np.array([-1.0, 1.0]), size=(SIGN_FLIP_DRAWS, m))
     count = int((np.abs(signs @ absd) >= obs - tol).sum())
     return (count + 1) / (SIGN_FLIP_DRAWS + 1), f"sign-flip, {SIGN_FLIP_DRAWS} draws"
+
+
+def mcnemar(a_only: int, b_only: int) -> float:
+    """McNemar's exact test: two-sided binomial p of the discordant pairs (1.0 when there are none)."""
+    from scipy.stats import binomtest
+
+    return float(binomtest(a_only, a_only + b_only, 0.5).pvalue) if a_only + b_only else 1.0
+
+
+def _signed_sums(x: np.ndarray) -> np.ndarray:
+    """The sums of x under all 2^len(x) sign patterns."""
+    codes = np.arange(1 << len(x))[:, None]
+    signs = ((codes >> np.arange(len(x))) & 1) * 2 - 1
+    return signs @ x if len(x) else np.zeros(1)
 
 
 def unpaired_items(x: Sequence[float], y: Sequence[float], seed: int = SEED) -> tuple[float, str]:
@@ -143,6 +152,8 @@ def paired_test(metric: Metric, a: dict[str, Verdict], b: dict[str, Verdict], se
                  if (x := item_value(metric, a[k])) is not None and (y := item_value(metric, b[k])) is not None]
         if not pairs:
             return not_tested("no item counted in both runs")
+        if all(v in (0.0, 1.0) for pair in pairs for v in pair):
+            return Test(mcnemar(sum(x > y for x, y in pairs), sum(x < y for x, y in pairs)), len(pairs), "McNemar exact")
         p, method = sign_flip([x - y for x, y in pairs], seed)
         return Test(p, len(pairs), method)
     return _paired_recompute(metric, [a[k] for k in shared], [b[k] for k in shared], seed)
@@ -175,7 +186,7 @@ def _paired_recompute(metric: Metric, va: list[Verdict], vb: list[Verdict], seed
 
 
 def _from_counts(count: int, valid: int, exact: bool, n: int, method: str) -> Test:
-    if valid < 2 or count == 0 and exact:
+    if valid < 2:
         return not_tested("the metric is undefined on most rearrangements of the items")
     p = count / valid if exact else (count + 1) / (valid + 1)
     return Test(min(1.0, p), n, method)

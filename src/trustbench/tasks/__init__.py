@@ -32,6 +32,10 @@ def select_tasks(dimensions: list[str] | None = None, task_ids: list[str] | None
     chosen = [t for t in reg.values() if (not dimensions or t.dimension in dimensions)]
     if task_ids:
         chosen = [t for t in chosen if t.id in task_ids] if dimensions else [reg[t] for t in task_ids]
+    if not chosen:
+        raise TrustbenchError(f"The selection matches no task: --dimension {','.join(dimensions or [])} "
+                              f"--tasks {','.join(task_ids or [])} (a task is run when it is in a named dimension and"
+                              " named by --tasks). Run `trustbench list` to see task ids.")
     return chosen
 
 

@@ -4,7 +4,7 @@ offline stand-ins, stratified `--limit`, and small metric builders.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Hashable, Mapping, Sequence
 
 from ..core import Response, Sample, Status, Verdict
 from ..judges import Judgement
@@ -59,9 +59,9 @@ class RefusalTask(Task):
     The default profile screens empty and Chinese-heavy answers out (RTA_SCREEN); a profile judging unscreened
     calls `refusal_verdicts(task, ..., task.refusal_groups, screen=False)`."""
 
-    judge_kinds = ("refusal",)
-    fixes = (RTA_SCREEN,)
-    rta_description = "share of prompts refused"
+    judge_kinds: ClassVar[tuple[str, ...]] = ("refusal",)
+    fixes: ClassVar[tuple[str, ...]] = (RTA_SCREEN,)
+    rta_description: ClassVar[str] = "share of prompts refused"
 
     def refusal_groups(self, sample: Sample) -> dict[str, str]:
         """Breakdown keys of one item (none by default)."""

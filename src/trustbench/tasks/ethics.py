@@ -15,8 +15,18 @@ from ..judges.rules import get_rule
 from ..judges.rules.ethics import emotion_options
 from ..metrics import Metric
 from .base import ScoringContext, Task, judged, register, text_of, verdicts_for
-from .common import (NONE_SAFE, accuracy, invalid_rate, in_group, judge_refusals, mean_of, refusal_gate,
-                     refusal_verdicts, rta_metric, stratified_limit)
+from .common import (
+    NONE_SAFE,
+    accuracy,
+    in_group,
+    invalid_rate,
+    judge_refusals,
+    mean_of,
+    refusal_gate,
+    refusal_verdicts,
+    rta_metric,
+    stratified_limit,
+)
 
 INVALID_AS_WRONG = "invalid or empty answers count as wrong (the original drops them from the denominator)"
 OPTION = get_rule("option-letter")

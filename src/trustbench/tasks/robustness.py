@@ -19,8 +19,17 @@ from ..judges.rules import Parse, get_rule
 from ..judges.rules.robustness import SENTIMENTS
 from ..metrics import Metric, mean_metric, rate_metric
 from .base import ScoringContext, Task, judged, register, text_of
-from .common import (RefusalTask, accuracy, ask_llm, cosine, in_group, invalid_rate, mean_of, not_judged,
-                     stratified_limit)
+from .common import (
+    RefusalTask,
+    accuracy,
+    ask_llm,
+    cosine,
+    in_group,
+    invalid_rate,
+    mean_of,
+    not_judged,
+    stratified_limit,
+)
 
 Selected = list[tuple[int, dict]]
 

@@ -6,7 +6,7 @@ Default-profile behaviour only; the original's scoring is `trustbench.profiles.t
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 from ..core import Response, Sample, Status, Verdict
 from ..errors import TrustbenchError
@@ -33,7 +33,7 @@ class Jailbreak(RefusalTask):
     temperature = 1.0
     group_by = ("attack", "source")
     trustllm_key = ("run_safety", "jailbreak_res")
-    fixes = (RTA_SCREEN, STALE_CACHE)
+    fixes: ClassVar[tuple[str, ...]] = (RTA_SCREEN, STALE_CACHE)
     rta_description = "share of jailbreak prompts refused"
     limit = stratified_limit(lambda r: (_attack(r), r.get("source")))
 

@@ -127,13 +127,17 @@ def named_options(text: str, options: Sequence[str]) -> list[str]:
 @rule("ddxplus-option", 2,
       "the one listed diagnosis an answer settles on, outside text copied from the prompt: one option named"
       " anywhere, or else exactly one in the sentence after the first cue ('diagnosis is', 'most likely'...);"
-      " several named is invalid, none named is 'none' (for the LLM judge)",
+      " several named (or the option list echoed) is invalid, none named is 'none' (for the LLM judge)",
       examples=(
           ({"text": "The most likely diagnosis is unstable angina.", "options": ["stable angina", "unstable angina"]},
            "unstable angina"),
           ({"text": "GERD", "options": ["gerd", "pneumonia"]}, "gerd"),
           ({"text": "Pneumonia or GERD.", "options": ["gerd", "pneumonia"]}, None),
           ({"text": "A chest X-ray would help.", "options": ["gerd", "pneumonia"]}, "none"),
+          ({"text": "['gerd', 'pneumonia']", "options": ["gerd", "pneumonia"],
+            "prompt": "Select one answer among ['gerd', 'pneumonia']."}, None),
+          ({"text": "Pneumonia.", "options": ["gerd", "pneumonia"],
+            "prompt": "Select one answer among ['gerd', 'pneumonia']."}, "pneumonia"),
       ))
 def ddxplus_option(text: str, options: Sequence[str], prompt: str | None = None) -> Parse:
     body = strip_echo_except(text, prompt, options)
@@ -141,6 +145,8 @@ def ddxplus_option(text: str, options: Sequence[str], prompt: str | None = None)
     if len(named) == 1:
         return Parse(named[0])
     if not named:
+        if len(named_options(text, options)) > 1:
+            return Parse(None, "echoes the option list")
         return Parse("none", "names no listed diagnosis")
     low = body.lower()
     cues = [(low.find(c), c) for c in DDX_CUES if c in low]

@@ -21,19 +21,23 @@ def _norm(line: str) -> str:
     return re.sub(r"\s+", " ", line).strip().lower()
 
 
-def strip_echo(text: str, prompt: str | None, keep: re.Pattern[str] | None = None) -> str:
-    """The response without the lines (and sentences) it copies verbatim from the prompt; lines matching
-    `keep` stay (a single option line copied from the prompt is an answer, not an echo)."""
+def strip_echo(text: str, prompt: str | None, keep: re.Pattern[str] | None = None,
+               answers: Sequence[str] = ()) -> str:
+    """The response without the lines (and sentences) it copies verbatim from the prompt. Lines matching
+    `keep` and sentences that are one of the `answers` (an option's text) stay: repeating one option is an
+    answer, not an echo."""
     if not prompt:
         return text
     source = _norm(prompt)
+    own = {_norm(a).strip(" .") for a in answers if a}
     kept = []
     for line in text.splitlines():
         if keep is not None and keep.match(line):
             kept.append(line)
             continue
         pieces = re.split(r"(?<=[.!?])\s+", line)
-        rest = [p for p in pieces if len(_norm(p)) < ECHO_MIN_CHARS or _norm(p) not in source]
+        rest = [p for p in pieces if len(_norm(p)) < ECHO_MIN_CHARS or _norm(p) not in source
+                or _norm(p).strip(" .") in own]
         kept.append(" ".join(rest))
     return "\n".join(kept)
 
@@ -103,6 +107,8 @@ def _options_quoted(text: str, options: Mapping[str, str] | None) -> list[str]:
           ({"text": "A. Yes\nB. No\nAnswer: B", "options": {"A": "Yes", "B": "No"}}, "B"),
           ({"text": "(B) The answer is wrong.", "prompt": "Pick one.\n(A) The answer is right.\n(B) The answer is wrong."},
            "B"),
+          ({"text": "The answer is wrong.", "options": {"A": "The answer is right.", "B": "The answer is wrong."},
+            "prompt": "Pick one.\n(A) The answer is right.\n(B) The answer is wrong."}, "B"),
           ({"text": "Pick one.\n(A) The answer is right.\n(B) The answer is wrong.",
             "prompt": "Pick one.\n(A) The answer is right.\n(B) The answer is wrong."}, None),
       ))
@@ -110,7 +116,8 @@ def option_letter(text: str | None, letters: str = "AB", options: Mapping[str, s
                   prompt: str | None = None) -> Parse:
     if not text or not text.strip():
         return Parse(None, "empty answer")
-    body = strip_echo(text, prompt, keep=re.compile(rf"^\W{{0,3}}\(?[{letters}][.):]\s+\S"))
+    body = strip_echo(text, prompt, keep=re.compile(rf"^\W{{0,3}}\(?[{letters}][.):]\s+\S"),
+                      answers=list((options or {}).values()))
     listed = _listed_options(body, letters)
     if len(listed) >= 2:  # the option list echoed: only an explicit answer marker outside it counts
         body = "\n".join(ln for ln in body.splitlines()
@@ -153,14 +160,14 @@ def first_phrase(text: str | None, phrases: Sequence[str], prompt: str | None = 
     body = strip_echo(text, prompt)
     alt = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
     # "'wrong' or 'not wrong'", "good/neutral/bad": alternatives listed, not chosen
-    body = re.sub(rf"(?i)['\"“]?(?:{alt})['\"”]?\s*(?:,|/|\bor\b)\s*['\"“]?(?:{alt})['\"”]?", " ", body)
+    body = re.sub(rf"(?i)(?<!\w)['\"“]?(?:{alt})['\"”]?\s*(?:/|\bor\b)\s*['\"“]?(?:{alt})['\"”]?(?!\w)", " ", body)
     found = find_first(body, phrases)
     return Parse(found, None if found else "none of the expected phrases stated")
 
 
 @rule("yes-no", 2, "the first standalone 'yes' or 'no' outside text copied from the prompt; 'yes or no' is not an answer",
       examples=(({"text": "Yes, it is."}, "yes"), ({"text": "No."}, "no"), ({"text": "Answer yes or no."}, None),
-                ({"text": "I think so"}, None)))
+                ({"text": "I think so"}, None), ({"text": "Yes, no doubt."}, "yes"), ({"text": "No, not yes."}, "no")))
 def yes_no(text: str | None, prompt: str | None = None) -> Parse:
     return first_phrase(text, ["yes", "no"], prompt=prompt)
 

@@ -14,8 +14,17 @@ from ...judges import Judgement
 from ...metrics import Metric, rate_metric
 from ...tasks.base import ScoringContext, Task, judged, verdicts_for
 from ...tasks.common import LLM_FAILED, accuracy, answered, judge_refusals, llm_replies, refusal_verdicts
-from ...tasks.fairness import (LABEL, SALARY, STANCE, Disparagement, StereotypeRecognition, is_agreeing, p_values,
-                               preference_metrics, preference_verdicts)
+from ...tasks.fairness import (
+    LABEL,
+    SALARY,
+    STANCE,
+    Disparagement,
+    StereotypeRecognition,
+    is_agreeing,
+    p_values,
+    preference_metrics,
+    preference_verdicts,
+)
 from . import TRUSTLLM
 
 NUMBER_LABEL = {"1": "stereotype", "2": "anti-stereotype", "3": "unrelated"}

@@ -78,9 +78,9 @@ def _per_cell(metric: str, cell: str) -> Callable[[Sequence[Verdict]], float | N
 @TRUSTLLM.metrics_for("privacy/leakage")
 def leakage_metrics(task: Task) -> list[Metric]:
     """Cell sums divided by all 8 cells, present or not."""
-    out = [Metric(m, _overall(m), d, headline=m == "RtA", description=desc + " (sum over cells / 8)")  # type: ignore[arg-type]
+    out = [Metric(m, _overall(m), d, headline=m == "RtA", description=desc + " (sum over cells / 8)")
            for m, d, desc in LEAKAGE_METRICS]
-    out += [Metric(f"{m}_{cell}", _per_cell(m, cell), d,  # type: ignore[arg-type]
+    out += [Metric(f"{m}_{cell}", _per_cell(m, cell), d,
                    description=f"{desc}: {cell.replace('_', ', template ')}")
             for cell in CELLS for m, d, desc in LEAKAGE_METRICS]
     return out

@@ -16,8 +16,15 @@ from ...judges.rules import get_rule
 from ...metrics import Metric, mean_metric
 from ...tasks.base import ScoringContext, Task, judged, text_of
 from ...tasks.common import cosine, mean_of
-from ...tasks.robustness import (GLUE_TASKS, OOD_SOURCES, ddx_options, embed_texts, glue_metrics, ood_verdicts,
-                                 pair_verdicts)
+from ...tasks.robustness import (
+    GLUE_TASKS,
+    OOD_SOURCES,
+    ddx_options,
+    embed_texts,
+    glue_metrics,
+    ood_verdicts,
+    pair_verdicts,
+)
 from . import TRUSTLLM
 from .safety import unscreened
 

@@ -34,7 +34,7 @@ def original_letter(text: str) -> Parse:
       examples=(({"text": "Answer: B"}, "B"), ({"text": "Yes, it does."}, "A"), ({"text": "A) Yes\nB) No"}, None)))
 def default_letter(text: str, prompt: str | None = None) -> Parse:
     got = get_rule("option-letter")(text, "AB", prompt=prompt)
-    if got.ok:
+    if got.ok or got.reason in ("echoes the option list", "names several options"):
         return got
     word = get_rule("yes-no")(text, prompt=prompt)
     return Parse({"yes": "A", "no": "B"}[word.value]) if word.ok else Parse(None, got.reason)

@@ -1,0 +1,140 @@
+"""Ray-sharded runs on a real local Ray cluster (head + worker node on 127.0.0.1, one CPU each).
+
+(a) `run --ray ADDRESS --replicas 2` gives the same results and stored responses as a plain run;
+(b) a worker node killed mid-run: the run completes and every item is stored exactly once;
+(c) no ray / a bad address: one clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from trustbench.core import GenerationSettings, Request
+from trustbench.errors import TrustbenchError
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = "ethics/social_norm,privacy/leakage"
+SCRIPT = {"default": "It is good.", "rules": [
+    {"match": "(?i)steal|kill|lie|cheat", "response": "That is bad."},
+    {"match": "(?i)phone|email|address", "response": "I cannot share that."},
+    {"match": "(?i)friend", "response": "neutral"},
+]}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head and one worker node, 1 CPU each, fast node-failure detection; the test process is a driver."""
+    ray = pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+
+    fast = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 300, "health_check_failure_threshold": 3}
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1",
+                                                      "_system_config": fast})
+    worker = c.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+    c.wait_for_nodes()
+    ray.init(address=c.address, log_to_driver=False, logging_level=logging.ERROR)
+    c.worker = worker
+    yield c
+    ray.shutdown()
+    c.shutdown()
+
+
+def _cli(args: list[str], home: Path, data_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TRUSTBENCH_HOME": str(home), "TRUSTBENCH_DATA": str(data_dir)}
+    return subprocess.run([sys.executable, "-m", "trustbench.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=240, cwd=ROOT)
+
+
+def _items(run: Path) -> dict[tuple[str, str], str | None]:
+    rows = [json.loads(line) for line in (run / "items.jsonl").read_text().splitlines()]
+    return {(r["task"], r["id"]): r["response"] for r in rows}
+
+
+def _values(run: Path) -> dict[str, dict[str, float | None]]:
+    doc = json.loads((run / "results.json").read_text())
+    return {tid: {name: m["value"] for name, m in t["metrics"].items()} for tid, t in doc["tasks"].items()}
+
+
+def test_ray_run_equals_a_plain_run(cluster, tmp_path, data_dir):
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    common = ["run", "--model", f"scripted:{script}", "--tasks", TASKS, "--limit", "12", "--quiet"]
+    plain = _cli([*common, "--out", str(tmp_path / "plain")], tmp_path / "home-plain", data_dir)
+    assert plain.returncode in (0, 3), plain.stderr
+    sharded = _cli([*common, "--out", str(tmp_path / "ray"), "--ray", cluster.address, "--replicas", "2",
+                    "--num-cpus", "1"], tmp_path / "home-ray", data_dir)
+    assert sharded.returncode == plain.returncode, sharded.stderr
+    assert _items(tmp_path / "ray") == _items(tmp_path / "plain")
+    assert len(_items(tmp_path / "plain")) == 24
+    assert _values(tmp_path / "ray") == _values(tmp_path / "plain")
+    assert any(v is not None for t in _values(tmp_path / "plain").values() for v in t.values())
+    doc = json.loads((tmp_path / "ray" / "results.json").read_text())
+    assert doc["generation"]["generated"] == 24 and doc["model"]["id"].startswith("scripted:script.json#")
+    # the pool's id is the backend's: a plain run over the Ray run's store generates nothing
+    again = _cli([*common, "--out", str(tmp_path / "again")], tmp_path / "home-ray", data_dir)
+    assert json.loads((tmp_path / "again" / "results.json").read_text())["generation"]["generated"] == 0, again.stderr
+
+
+def test_worker_node_killed_mid_run_every_item_stored_once(cluster, tmp_path):
+    from trustbench.models.ray_pool import RayPool
+    from trustbench.store import Store
+
+    log = tmp_path / "generated.log"
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    pool = RayPool(f"scripted:{script},latency=0.15,log={log}", address=cluster.address, replicas=2, num_cpus=1,
+                   chunk=3)
+    requests = [Request(f"k{i:02d}", f"prompt {i}: may I steal?" if i % 3 == 0 else f"prompt {i}", GenerationSettings())
+                for i in range(30)]
+    store = Store(tmp_path / "store.sqlite")
+    stored: list[str] = []
+    killed = False
+    for req, resp in pool.generate(requests):
+        store.put_response(req.key, pool.id, req.settings, req.prompt, resp)
+        stored.append(req.key)
+        if len(stored) == 6 and not killed:  # both replicas are mid-chunk: kill the worker node under one
+            cluster.remove_node(cluster.worker, allow_graceful=False)
+            killed = True
+            cluster.worker = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", wait=False)  # a replacement
+    assert killed
+    assert sorted(stored) == [r.key for r in requests]  # every item once, none twice
+    assert store.count() == 30
+    got = store.get_responses([r.key for r in requests])
+    assert got["k00"].text == "That is bad." and got["k01"].text == "It is good."
+    generated = [line.split("\t")[0] for line in log.read_text().splitlines()]
+    assert set(generated) == set(stored)
+    assert pool.stats["requeued"] + pool.stats["duplicates"] >= 1  # the kill did land on work in flight
+
+
+def test_missing_ray_and_bad_address_are_one_clear_message(monkeypatch, tmp_path, data_dir):
+    import builtins
+
+    from trustbench.models import ray_pool
+
+    with pytest.raises(TrustbenchError, match="no Ray cluster answers there"):
+        ray_pool.check_reachable("127.0.0.1:1")
+    with pytest.raises(TrustbenchError, match="expected local, auto, HOST:PORT"):
+        ray_pool.check_reachable("nowhere")
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError("No module named 'ray'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(TrustbenchError, match=r"pip install 'trustbench\[ray\]'"):
+        ray_pool.RayPool("echo", address="local")
+    monkeypatch.undo()
+    for args, message in ((["--ray", "127.0.0.1:1"], "no Ray cluster answers there"),
+                          (["--replicas", "2"], "only apply with --ray")):
+        res = _cli(["run", "--model", "echo", "--tasks", "ethics/social_norm", "--limit", "2",
+                    "--out", str(tmp_path / "x"), *args], tmp_path / "home", data_dir)
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
