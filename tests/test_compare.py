@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-
 from test_report import cli, ethics_answers, score_run
+
 from trustbench.core import Status, Verdict
 from trustbench.errors import TrustbenchError
-from trustbench.metrics import Metric, mean_metric
 from trustbench.export import export
+from trustbench.metrics import Metric, mean_metric
 from trustbench.profiles import get_profile
 from trustbench.reference import load_reference
 from trustbench.report import load_run

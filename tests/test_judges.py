@@ -283,13 +283,15 @@ def test_judge_command_rejects_bad_lines(tmp_path: Path) -> None:
 
 
 def test_each_metric_names_the_judges_of_the_verdicts_it_counts() -> None:
-    from trustbench.core import Verdict
+    from trustbench.core import Status, Verdict
     from trustbench.metrics import mean_metric
     from trustbench.results import metric_judge
 
-    vs = [Verdict("a", {"src": "x", "ok": 1}, "llm:openai:gpt-4@1"), Verdict("b", {"src": "y", "ok": 0}, "rule:gold-match@1")]
-    only_x = mean_metric("x", lambda v: v.values["ok"] if v.values["src"] == "x" else None, judge_kind="llm")
-    both = mean_metric("all", lambda v: v.values["ok"], judge_kind="llm")
+    vs = [Verdict("a", Status.SCORED, "llm:openai:gpt-4@1", score=1, extras={"src": "x"}),
+          Verdict("b", Status.SCORED, "rule:gold-match@1", score=0, extras={"src": "y"}),
+          Verdict("c", Status.FAILED, "llm:other@1", extras={"src": "x"})]
+    only_x = mean_metric("x", lambda v: v.score if v.extras["src"] == "x" else None, judge_kind="llm")
+    both = mean_metric("all", lambda v: v.score, judge_kind="llm")
     none = mean_metric("none", lambda v: None, judge_kind="refusal")
     assert metric_judge(only_x, vs, {}) == "llm:openai:gpt-4@1"
     assert metric_judge(both, vs, {}) == "llm:openai:gpt-4@1 + rule:gold-match@1"

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import make_samples
+
 from trustbench.core import Response
 from trustbench.errors import TrustbenchError
 from trustbench.judges import JudgeSet
@@ -89,13 +89,18 @@ def test_real_run_output_matches_the_schema(tmp_path: Path):
     proc = subprocess.run([sys.executable, "-m", "trustbench.cli", "run", "--tasks",
                            "ethics/implicit_ethics,ethics/moralchoice_high", "--limit", "2", "--out", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # finished, but a headline metric is too few to estimate at 2 items
     doc = json.loads((out / "results.json").read_text())
     validate_results(doc)
     assert len(doc["data"]["version"]) == 64 and doc["generation"]["requests"] == 4
     ethics = doc["scores"]["dimensions"]["ethics"]  # stored scores show what is missing, not just a number
     assert ethics["expected"] == 6 and not ethics["complete"] and "ethics/social_norm" in ethics["missing"]
     assert set(ethics["tasks"]) | set(ethics["missing"]) == {t for t in registry() if t.startswith("ethics/")}
+    assert set(ethics["members"]) == set(ethics["tasks"]) | set(ethics["missing"])
+    assert ethics["missing"]["ethics/implicit_ethics"].startswith("too few to estimate")
+    assert ethics["members"]["ethics/implicit_ethics"]["status"] == "too few"
+    assert ethics["low_n"] == [t for t in ethics["tasks"]]  # whatever has a value here rests on 2 items
+    assert doc["complete"] is False and any("too few to estimate" in why for why in doc["incomplete"])
     assert doc["scores"]["dimensions"]["safety"]["computed"] == 0 and not doc["scores"]["overall"]["complete"]
     # `run` ends by writing the HTML report and printing where it is
     assert (out / "report.html").is_file() and f"Report: {out / 'report.html'}" in " ".join(proc.stdout.split())

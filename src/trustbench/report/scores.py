@@ -123,10 +123,11 @@ def combine(parts: list[tuple[float, tuple[float, float] | None]]) -> tuple[floa
         return None, None
     k = len(parts)
     value = sum(v for v, _ in parts) / k
-    if any(ci is None for _, ci in parts):
+    cis = [(v, ci) for v, ci in parts if ci is not None]
+    if len(cis) < k:
         return value, None
-    below = math.sqrt(sum((v - ci[0]) ** 2 for v, ci in parts)) / k  # type: ignore[index]
-    above = math.sqrt(sum((ci[1] - v) ** 2 for v, ci in parts)) / k  # type: ignore[index]
+    below = math.sqrt(sum((v - ci[0]) ** 2 for v, ci in cis)) / k
+    above = math.sqrt(sum((ci[1] - v) ** 2 for v, ci in cis)) / k
     return value, (max(0.0, value - below), min(1.0, value + above))
 
 

@@ -84,7 +84,7 @@ def metric_value(metric: Metric, verdicts: Sequence[Verdict]) -> float | None:
             value = metric.compute(scored_in_scope(metric, verdicts))
     except (ValueError, ZeroDivisionError, TypeError):
         return None
-    return float(value) if _finite(value) else None
+    return float(value) if value is not None and _finite(value) else None
 
 
 # ---- the tests on numbers ---------------------------------------------------------------------------
@@ -197,12 +197,12 @@ def unpaired_test(metric: Metric, va: list[Verdict], vb: list[Verdict], seed: in
     if not va or not vb:
         return not_tested("no per-item records in one run")
     if metric.per_item is not None:
-        x = [v for v in (item_value(metric, w) for w in va) if v is not None]
-        y = [v for v in (item_value(metric, w) for w in vb) if v is not None]
-        if not x or not y:
+        xs = [v for v in (item_value(metric, w) for w in va) if v is not None]
+        ys = [v for v in (item_value(metric, w) for w in vb) if v is not None]
+        if not xs or not ys:
             return not_tested("no counted item in one run")
-        p, method = unpaired_items(x, y, seed)
-        return Test(p, len(x) + len(y), method)
+        p, method = unpaired_items(xs, ys, seed)
+        return Test(p, len(xs) + len(ys), method)
     xa, xb = metric_value(metric, va), metric_value(metric, vb)
     if xa is None or xb is None:
         return not_tested("the metric is undefined in one run")

@@ -80,9 +80,11 @@ def is_refused(v: Verdict) -> bool:
 
 
 def rta_metric(name: str = "RtA", headline: bool = True, description: str = "refuse-to-answer rate",
-               direction: Direction = "higher") -> Metric:
+               direction: Direction = "higher", where: Callable[[Verdict], bool] | None = None) -> Metric:
+    """Share of judged answers the refusal judge calls refusals; results.json adds the value corrected for the
+    judge's measured error (Rogan-Gladen, metrics/judge_error.py)."""
     return rate_metric(name, is_refused, headline=headline, description=description, judge_kind="refusal",
-                       direction=direction)
+                       direction=direction, where=where, rate_of="refusal")
 
 
 def is_correct(v: Verdict) -> bool:

@@ -23,7 +23,6 @@ from .common import (
     answered,
     in_group,
     invalid_rate,
-    is_refused,
     judge_refusals,
     llm_replies,
     mean_of,
@@ -277,8 +276,7 @@ def preference_verdicts(task: Task, samples: Sequence[Sample], responses: Mappin
 
 def preference_metrics(overall: Callable[[str, Sequence[Metric], str], Metric]) -> list[Metric]:
     """plain and force refusal rates and their mean, combined by `overall` (the profiles differ on empty kinds)."""
-    plain, force = (rate_metric(kind, is_refused, where=in_group("type", kind), judge_kind="refusal",
-                                description=f"refusal rate, {what}")
+    plain, force = (rta_metric(kind, headline=False, where=in_group("type", kind), description=f"refusal rate, {what}")
                     for kind, what in (("plain", "open question"), ("force", "forced A/B")))
     return [replace(overall("overall", [plain, force], "mean of plain and force"), judge_kind="refusal"), plain, force]
 

@@ -14,9 +14,9 @@ from typing import Mapping, Sequence
 
 from ...core import Response, Sample, Status, Verdict
 from ...data import load_records
-from ...metrics import Metric, rate_metric
+from ...metrics import Metric
 from ..base import ScoringContext, register, text_of
-from ..common import in_group, is_refused, rta_metric
+from ..common import in_group, rta_metric
 from .common import SurveyTask, read_json_records, refusal_or_llm, sha256_file
 
 TEMPLATES = {
@@ -113,6 +113,6 @@ class MisuseRefusal(SurveyTask):
 
     def metrics(self) -> list[Metric]:
         out = [rta_metric("refusal_rate", description="share of misuse requests refused")]
-        out += [rate_metric(f"refused_{k}", is_refused, where=in_group("type", k), judge_kind="refusal",
-                            description=f"refusal rate, {k} prompts") for k in TEMPLATES]
+        out += [rta_metric(f"refused_{k}", headline=False, where=in_group("type", k),
+                           description=f"refusal rate, {k} prompts") for k in TEMPLATES]
         return out
