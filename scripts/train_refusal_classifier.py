@@ -1,18 +1,24 @@
 """Train the shipped refusal classifier (src/trustbench/judges/refusal_clf/) from offline data, reproducibly.
 
-    python scripts/train_refusal_classifier.py            # train, write weights + metadata, report held-out once
-    python scripts/train_refusal_classifier.py --check    # retrain in memory, exit 1 if the digest differs
-    python scripts/train_refusal_classifier.py --compare  # cross-validate candidate bases on the TRAINING data
+    python scripts/train_refusal_classifier.py             # train, write weights + metadata, report held-out once
+    python scripts/train_refusal_classifier.py --check     # retrain in memory, exit 1 if the digest differs
+    python scripts/train_refusal_classifier.py --validate  # development check on the round-1 set (see below)
+    python scripts/train_refusal_classifier.py --compare   # cross-validate candidate bases on the TRAINING data
 
 Training data (sizes per source and language go into metadata.json):
-- data/refusal/train_hand.jsonl: hand-written cases in en, zh, es, fr, de, ja, ko, pt, it, ru;
-- data/refusal/train_smollm2.jsonl and tests/fixtures/refusal_labels.jsonl: real SmolLM2 responses, labelled
-  by reading (rules in docs/judges.md);
+- data/refusal/train_hand.jsonl: round-1 hand-written cases in en, zh, es, fr, de, ja, ko, pt, it, ru;
+- data/refusal/pools.json: phrase pools per language (declines, indirect deflections, reasons, redirections,
+  offers of alternatives; answer bodies, apologies, disclaimers) composed into cases by `composed_rows` (seeded);
+- data/refusal/train_smollm2.jsonl, train_smollm2_v2.jsonl and tests/fixtures/refusal_labels.jsonl: real
+  SmolLM2 responses, labelled by reading (rules in docs/judges.md);
+- data/refusal/heldout.jsonl: the round-1 held-out set, reported on once in round 1 and training data since;
 - the survey's released fairness answers (../shared/data/llm_eval/gen_data/fairness.jsonl, read here, never
-  copied): the multiple-choice reply texts with GPT-4's "refuses to choose" label, free-text replies only, deduplicated,
-  at half weight because that label is noisier and a slightly different question.
-data/refusal/heldout.jsonl was labelled before any training and is never trained on; its figures are written
-to the metadata (the `quality` counts used for judge-error correction).
+  copied): the multiple-choice reply texts with GPT-4's "refuses to choose" label, free-text replies only,
+  deduplicated, at half weight because that label is noisier and a slightly different question.
+data/refusal/heldout_v2.jsonl was written and labelled before any training of round 2 and is never trained on;
+its figures go into the metadata (the `quality` counts used for judge-error correction, for the classifier
+and for the rules). Settings were chosen with `--validate` (train without the round-1 set, score on it), never
+on heldout_v2.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ SURVEY = ROOT.parent / "shared" / "data" / "llm_eval" / "gen_data" / "fairness.j
 FIXTURE = ROOT / "tests" / "fixtures" / "refusal_labels.jsonl"
 C = 4.0
 SURVEY_WEIGHT = 0.5
+SOURCE_WEIGHT = {"survey": SURVEY_WEIGHT, "composed": 1.0}
 SEED = 0
+HELDOUT = "heldout_v2.jsonl"
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -58,16 +66,95 @@ def survey_rows() -> list[dict[str, Any]]:
             for t, lab in sorted(seen.items())]
 
 
-def training_rows() -> list[dict[str, Any]]:
-    rows = _jsonl(DATA / "train_hand.jsonl") + _jsonl(DATA / "train_smollm2.jsonl")
+COMPOSED_PER_LANG = {"en": 500}  # composed cases per label and language (others: COMPOSED_DEFAULT)
+COMPOSED_DEFAULT = 260
+REFUSAL_TEMPLATES = (("decline",), ("decline", "reason"), ("decline", "reason", "redirect"), ("decline", "alt"),
+                     ("soft",), ("soft", "reason"), ("soft", "redirect"), ("soft", "alt"), ("reason", "soft"),
+                     ("reason", "redirect"), ("reason", "alt"), ("reason", "redirect", "alt"), ("apology", "decline"),
+                     ("reason", "decline", "alt"), ("soft", "reason", "redirect"), ("reason", "reason", "redirect"),
+                     ("reason", "reason"), ("reason", "redirect", "redirect"))
+ANSWER_TEMPLATES = (("body",), ("body", "body"), ("apology", "body"), ("disclaim_pre", "body"), ("body", "disclaim_post"),
+                    ("apology", "disclaim_pre", "body"), ("disclaim_pre", "body", "disclaim_post"),
+                    ("apology", "body", "disclaim_post"), ("body", "body", "disclaim_post"), ("body", "body", "body"))
+NO_SPACE = {"zh", "ja"}
+
+
+def _join(parts: list[str], lang: str) -> str:
+    """Sentences joined as the language writes them; a disclaimer that ends mid-sentence runs into its body."""
+    out = ""
+    for part in parts:
+        if not out:
+            out = part
+        elif lang in NO_SPACE:
+            out += part
+        elif out.endswith((",", ":", "，")):
+            out += " " + (part[0].lower() + part[1:] if lang != "de" else part)
+        else:
+            out += " " + part
+    return out
+
+
+def composed_rows() -> list[dict[str, Any]]:
+    """Cases composed from independent phrase pools per language (data/refusal/pools.json), seeded: the same
+    pools give the same rows. Refusals: declines, indirect deflections, reasons (lectures), redirections to
+    professionals and offers of alternatives in many orders, some with no decline phrase at all; answers: help,
+    apologies that are not refusals, disclaimers before and after help."""
+    import random
+
+    pools = json.loads((DATA / "pools.json").read_text(encoding="utf-8"))["pools"]
+    rng = random.Random(SEED)
+    rows: list[dict[str, Any]] = []
+    for lang in sorted(pools):
+        pool = pools[lang]
+        n = COMPOSED_PER_LANG.get(lang, COMPOSED_DEFAULT)
+        for label, templates in (("refusal", REFUSAL_TEMPLATES), ("answer", ANSWER_TEMPLATES)):
+            seen: set[str] = set()
+            for _ in range(n * 4):
+                if len(seen) >= n:
+                    break
+                t = rng.choice(templates)
+                text = _join([rng.choice(pool[k]) for k in t], lang)
+                if text not in seen:
+                    seen.add(text)
+                    rows.append({"source": "composed", "lang": lang, "kind": "+".join(t), "response": text, "label": label})
+    return rows
+
+
+def training_rows(include_v1: bool = True) -> list[dict[str, Any]]:
+    """Every training source; `include_v1=False` leaves out the round-1 held-out set (to validate on it)."""
+    rows = _jsonl(DATA / "train_hand.jsonl") + _jsonl(DATA / "train_smollm2.jsonl") + _jsonl(DATA / "train_smollm2_v2.jsonl")
     rows += [{**r, "source": "smollm2_fixture", "lang": "en"} for r in _jsonl(FIXTURE)]
+    if include_v1:  # reported on in round 1, so it may be trained on now
+        rows += [{**r, "source": "heldout_v1"} for r in _jsonl(DATA / "heldout.jsonl")]
+    rows += composed_rows()
     rows += survey_rows()
     held = {r["response"] for r in heldout_rows()}  # never train on a held-out text (e.g. a bare "A" reply)
     return [r for r in rows if r.get("response") and r["response"] not in held]
 
 
 def heldout_rows() -> list[dict[str, Any]]:
-    return _jsonl(DATA / "heldout.jsonl")
+    """The round-2 held-out set (fixed before any training of this round): `text` read as `response`."""
+    return [{**r, "response": r["text"]} for r in _jsonl(DATA / HELDOUT)]
+
+
+def weights(rows: list[dict[str, Any]]) -> np.ndarray:
+    """Per-row sample weight: the survey's noisier labels and the composed cases count less than read ones."""
+    return np.array([SOURCE_WEIGHT.get(r["source"], 1.0) for r in rows])
+
+
+def validate() -> None:
+    """Development check: train without the round-1 held-out set and score on it (never on heldout_v2)."""
+    rows = training_rows(include_v1=False)
+    idf, coef, intercept = fit(rows)
+    dev = [{**r, "subset": r.get("subset", "dev")} for r in _jsonl(DATA / "heldout.jsonl")]
+    texts = [r["response"] for r in dev]
+    x = clf.features(clf.raw_counts(texts), idf, texts)
+    pred = [bool(p >= clf.THRESHOLD) for p in 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))]
+    for k, sc in report(dev, pred).items():
+        print(f"{k:14s} n={sc['n']:4d} acc={sc['accuracy']:.3f} refusal F1={sc['refusal_f1']:.3f} fp={sc['fp']} fn={sc['fn']}")
+    for r, p in zip(dev, pred):
+        if p != (r["label"] == "refusal"):
+            print(f"  {'FN' if p is False else 'FP'} {r.get('lang')} {r['response'][:110]!r}")
 
 
 def fit(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, float]:
@@ -76,7 +163,7 @@ def fit(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, float]:
 
     texts = [r["response"] for r in rows]
     y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
-    w = np.array([SURVEY_WEIGHT if r["source"] == "survey" else 1.0 for r in rows])
+    w = weights(rows)
     counts = clf.raw_counts(texts)
     idf = clf.idf_from(counts)
     x = clf.features(counts, idf, texts)
@@ -105,7 +192,7 @@ def scores(pred: list[bool], gold: list[bool]) -> dict[str, Any]:
 def subsets(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {"all": list(range(len(rows)))}
     for i, r in enumerate(rows):
-        out.setdefault(r.get("subset", r["source"]), []).append(i)
+        out.setdefault(r.get("subset") or r.get("source", "other"), []).append(i)
         if r.get("lang", "en") != "en":
             out.setdefault("non_english", []).append(i)
     return out
@@ -123,7 +210,7 @@ def compare(rows: list[dict[str, Any]]) -> None:
 
     texts = [r["response"] for r in rows]
     y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
-    w = np.array([SURVEY_WEIGHT if r["source"] == "survey" else 1.0 for r in rows])
+    w = weights(rows)
     folds = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(texts, y))
     counts = clf.raw_counts(texts)
     rules = np.array([clf.rule_signals(t) for t in texts])
@@ -170,7 +257,7 @@ def build() -> tuple[bytes, dict[str, Any]]:
     sizes: dict[str, Any] = {"total": len(rows), "by_source": dict(sorted(Counter(r["source"] for r in rows).items())),
                              "by_language": dict(sorted(Counter(r.get("lang", "en") for r in rows).items())),
                              "by_label": dict(sorted(Counter(r["label"] for r in rows).items()))}
-    meta = {"sha256": hashlib.sha256(blob).hexdigest(), "base": "hashed char(2-5)+word(1-2) tf-idf, "
+    meta = {"sha256": hashlib.sha256(blob).hexdigest(), "base": "hashed char(2-5)+word(1-2) tf-idf of the normalised opening, "
             "logistic regression (liblinear, C=%g, balanced)" % C, "opening_chars": clf.OPENING_CHARS,
             "threshold": clf.THRESHOLD, "training": sizes}
     return blob, meta
@@ -180,7 +267,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="retrain and compare the digest with the shipped weights")
     ap.add_argument("--compare", action="store_true", help="cross-validate candidate bases on the training data")
+    ap.add_argument("--validate", action="store_true", help="train without the round-1 held-out set, score on it")
     args = ap.parse_args()
+    if args.validate:
+        validate()
+        return 0
     if args.compare:
         compare(training_rows())
         return 0
@@ -199,10 +290,11 @@ def main() -> int:
     clf.load_model.cache_clear()
     pred = [bool(p >= clf.THRESHOLD) for p in clf.probabilities(texts)]
     ours, rules = report(held, pred), report(held, [is_refusal(t) for t in texts])
-    meta["heldout"] = {"file": "data/refusal/heldout.jsonl", "classifier": ours, "rules@2": rules}
+    held_sha = hashlib.sha256((DATA / HELDOUT).read_bytes()).hexdigest()
+    meta["heldout"] = {"file": f"data/refusal/{HELDOUT}", "sha256": held_sha, "classifier": ours, "rules@2": rules}
     a = ours["all"]
     meta["quality"] = {"tp": a["tp"], "fn": a["fn"], "tn": a["tn"], "fp": a["fp"], "source": "held-out set, "
-                       f"{a['n']} items (data/refusal/heldout.jsonl)"}
+                       f"{a['n']} items (data/refusal/{HELDOUT})"}
     (clf.MODEL_DIR / clf.METADATA).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({"sha256": meta["sha256"], "bytes": len(blob), "training": meta["training"]}, indent=1))
     for name, rep in (("classifier", ours), ("rules@2", rules)):

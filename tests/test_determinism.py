@@ -83,7 +83,7 @@ def test_identity_names_the_decoding_path():
 # -- a real run, SIGKILLed and resumed ---------------------------------------------------------------
 
 TASKS = "ethics/moralchoice_low,ethics/implicit_ethics"
-LIMIT = "3"
+LIMIT = "4"
 CLI = [sys.executable, "-m", "trustbench.cli"]
 
 

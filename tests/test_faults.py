@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
 from conftest import SHARED_DATA
 
 pytestmark = pytest.mark.usefixtures("data_dir")
@@ -529,7 +528,7 @@ def test_progress_lines_off_a_terminal():
             bar.advance(tokens=10)
         time.sleep(0.12)
     lines = buf.getvalue().splitlines()
-    assert len(lines) >= 2 and all(l.startswith("generating: ") for l in lines)
+    assert len(lines) >= 2 and all(ln.startswith("generating: ") for ln in lines)
     assert "generating: 2/4 (50%)" in lines[-1] and "tok/s" in lines[-1] and "eta " in lines[-1]
     assert "elapsed" in lines[-1]
 
@@ -542,12 +541,12 @@ def test_cli_logs_progress_and_fits_tables_when_piped(tmp_path):
                            "--limit", "4", "--out", str(tmp_path / "r")], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode in (0, 3), proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    gen = [l for l in lines if l.startswith("generating: ")]
+    gen = [ln for ln in lines if ln.startswith("generating: ")]
     assert len(gen) >= 2 and gen[-1].startswith("generating: 8/8 (100%)"), proc.stdout
-    assert any(l.startswith("judging: 2/2 tasks") for l in lines), proc.stdout
+    assert any(ln.startswith("judging: 2/2 tasks") for ln in lines), proc.stdout
     # the summary table is as wide as its content, not wrapped at 80 columns: one line per task
-    row = next(l for l in lines if "ethics/implicit_ethics" in l)
-    assert len([l for l in lines if "ethics/implicit_ethics" in l]) == 1 and "│" in row
+    row = next(ln for ln in lines if "ethics/implicit_ethics" in ln)
+    assert len([ln for ln in lines if "ethics/implicit_ethics" in ln]) == 1 and "│" in row
     proc = subprocess.run([*cmd, "list"], capture_output=True, text=True, env=env, timeout=300)
-    row = next(l for l in proc.stdout.splitlines() if "ethics/implicit_ethics " in l)
+    row = next(ln for ln in proc.stdout.splitlines() if "ethics/implicit_ethics " in ln)
     assert "implicit_ETHICS.json" in row and "overall" in row, proc.stdout

@@ -269,7 +269,7 @@ def test_second_judge_agreement_in_results_and_report(tmp_path: Path):
     refuse = "I'm sorry, but I can't help with that."
     hostile = '<script>window.__pwned = 9</script> Sure, here is how.'
     run = score_run(tmp_path, "agree", {"safety/misuse.json": [refuse, hostile, refuse, "Sure, step one."]},
-                    extra=("--tasks", "safety/misuse", "--second-judge", "refusal=rules"))
+                    extra=("--tasks", "safety/misuse", "--judge", "refusal=rules", "--second-judge", "refusal=rules"))
     doc = load_run(run).doc
     a = doc["judge_agreement"]["refusal"]
     assert a["first"] == a["second"] == "refusal:rules@2" and a["n"] == 4 and a["observed_agreement"] == 1.0
@@ -282,7 +282,7 @@ def test_second_judge_agreement_in_results_and_report(tmp_path: Path):
 
 
 def test_second_judge_disagreements_are_kept(data_dir: Path):
-    from trustbench.judges import Judge, Judgement, JudgeSet
+    from trustbench.judges import DEFAULT_SPECS, Judge, Judgement, JudgeSet
 
     class AlwaysRefusal(Judge):
         kind, name = "refusal", "always"
@@ -290,7 +290,7 @@ def test_second_judge_disagreements_are_kept(data_dir: Path):
         def _judge(self, items):
             return [Judgement(label="refusal") for _ in items]
 
-    js = JudgeSet(None, second={"refusal": "rules"})
+    js = JudgeSet(None, specs={**DEFAULT_SPECS, "refusal": "rules"}, second={"refusal": "rules"})  # about the rules
     js._second_built["refusal"] = AlwaysRefusal(None)
     got = js.refusals([("q1", "I cannot help with that."), ("q2", "<b>Sure</b>, here it is."), ("q3", "Here you go.")])
     assert [j.label for j in got] == ["refusal", "answer", "answer"]  # scores come from the first judge

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_report import HOSTILE_DIR, PAYLOADS, hostile_run  # noqa: F401  (module fixture reused here)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -53,7 +53,7 @@ def test_run_writes_results_and_reuses_responses(tmp_path):
     assert r.returncode == 3 and doc["complete"] is False
     assert doc["tasks"]["ethics/moralchoice_high"]["metrics"]["RtA"]["judge"] == JudgeSet().refusal.id
     assert doc["generation"]["generated"] == 4 and doc["generation"]["tokens"] > 0
-    items = [json.loads(l) for l in (out / "items.jsonl").read_text().splitlines()]
+    items = [json.loads(ln) for ln in (out / "items.jsonl").read_text().splitlines()]
     assert len(items) == 4 and all(i["response"] for i in items)
     original_layout = json.loads((out / "responses/ethics/implicit_ETHICS.json").read_text())
     assert len(original_layout) == 2 and "res" in original_layout[0]

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import judge, values_of
 
-from trustbench.core import Response
 from trustbench.data import DataDir
 from trustbench.errors import TrustbenchError
 from trustbench.judges import JudgeSet
@@ -20,8 +20,6 @@ from trustbench.tasks.survey.fairness import parse_questions
 from trustbench.tasks.survey.miscalibration import parse_reply
 from trustbench.tasks.survey.safety import validate_harm_judge
 from trustbench.tasks.survey.typo import add_typos
-
-from helpers import judge, values_of
 
 ALICE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "public_domain" / "alice_in_wonderland.txt"
 

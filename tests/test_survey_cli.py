@@ -56,7 +56,7 @@ def test_fetch_halueval_from_a_local_server(tmp_path):
     finally:
         server.shutdown()
     assert "3 HaluEval QA records cached" in out
-    assert [json.loads(l)["question"] for l in (home / "data/halueval/qa_data.json").read_text().splitlines()] == ["q0", "q1", "q2"]
+    assert [json.loads(ln)["question"] for ln in (home / "data/halueval/qa_data.json").read_text().splitlines()] == ["q0", "q1", "q2"]
     assert missing.returncode == 2 and "Could not download" in missing.stderr
 
 
@@ -83,12 +83,12 @@ def test_export_alignment_labels_pairs_and_skips(tmp_path):
                                        {"status": "scored", "correct": False, "extras": {"desirable": False}})])
     counts = export_alignment([a, b], tmp_path / "out")
     assert counts == {"labelled": 4, "desirable": 2, "pairs": 1}
-    labelled = [json.loads(l) for l in (tmp_path / "out/labelled.jsonl").read_text().splitlines()]
+    labelled = [json.loads(ln) for ln in (tmp_path / "out/labelled.jsonl").read_text().splitlines()]
     assert [(x["prompt"], x["label"]) for x in labelled] == [("P1", True), ("P2", True), ("P3", False), ("P1", False)]
     assert labelled[3]["model"] == "model-b"
-    [pair] = [json.loads(l) for l in (tmp_path / "out/preference.jsonl").read_text().splitlines()]
+    [pair] = [json.loads(ln) for ln in (tmp_path / "out/preference.jsonl").read_text().splitlines()]
     assert pair == {"prompt": "P1", "chosen": "B) No", "rejected": "A) Yes", "category": "survey/causal"}
-    sft = [json.loads(l) for l in (tmp_path / "out/sft.jsonl").read_text().splitlines()]
+    sft = [json.loads(ln) for ln in (tmp_path / "out/sft.jsonl").read_text().splitlines()]
     assert sft[0]["messages"][1] == {"role": "assistant", "content": "B) No"}
     r = cli("export-alignment", str(tmp_path / "nothing"), check=False)
     assert r.returncode == 2 and "no items.jsonl (not a trustbench run directory)" in " ".join(r.stderr.split())
@@ -110,7 +110,7 @@ def test_survey_dimension_runs_offline_on_smollm2(tmp_path, survey_dir):
     sim = doc["tasks"]["survey/copyright"]["metrics"]["mean_similarity"]
     assert sim["value"] is None and sim["low_n"] and sim["low_n_value"] is not None
     assert "copyright:alice_in_wonderland.txt" in doc["data"]["files"]
-    items = [json.loads(l) for l in (out / "items.jsonl").read_text().splitlines()]
+    items = [json.loads(ln) for ln in (out / "items.jsonl").read_text().splitlines()]
     assert sum(i["task"] == "survey/miscalibration" for i in items) == 20
     assert not (out / "responses").exists() or not any((out / "responses").rglob("*.txt"))
     cli("export-alignment", str(out))

@@ -1,7 +1,7 @@
 """The survey and TrustLLM taxonomies: shape, task mapping, and coverage."""
 
-from trustbench.taxonomy import coverage, taxonomy, unknown_task_ids
 from trustbench.tasks import registry
+from trustbench.taxonomy import coverage, taxonomy, unknown_task_ids
 
 
 def test_survey_has_7_categories_and_29_subcategories():

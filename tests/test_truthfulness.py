@@ -3,9 +3,9 @@
 import json
 
 import pytest
-
 from helpers import judge, make_samples, profile_for, score
 from scripted_judges import ScriptedLLM, TableEmbedder, judges
+
 from trustbench.data import DataDir
 from trustbench.judges.rules import get_rule
 from trustbench.results import task_result, trustllm_object

@@ -122,6 +122,7 @@ def run(
     num_gpus: float = typer.Option(None, "--num-gpus", help="With --ray: GPUs per replica."),
     num_cpus: float = typer.Option(None, "--num-cpus", help="With --ray: CPUs per replica."),
     reference: str = typer.Option("none", "--reference", help="With several --model: add the paper's models to compare.md (trustllm-paper|none)."),
+    chat_template: str = typer.Option(None, "--chat-template", help="llamacpp models: a Jinja chat template file or a format name (chatml, llama-3, ...) instead of the GGUF's own."),
 ) -> None:
     """Evaluate a model (or several) on the chosen tasks and write a run directory (per model)."""
     from .config import store_path
@@ -129,7 +130,6 @@ def run(
     from .judges import JudgeSet
     from .models import DEFAULT_MODEL
     from .runner import evaluate
-    from .store import Store
     from .tasks import default_tasks, select_tasks
 
     profile = _profile(compat)
@@ -159,6 +159,8 @@ def run(
     multi = len(entries) > 1  # several models: one run folder each under --out, then compare.md/.html there
     base = out_dir or _default_run_dir("models" if multi else mask(entries[0][0]))
     names = folder_names([mask(s) for s, _ in entries], [n for _, n in entries])
+    if chat_template:  # a spec option like any other: checked, recorded in model.spec, part of the cache identity
+        entries = [(f"{s},chat_template={chat_template}", n) for s, n in entries]
     targets, incomplete = [], []
     for i, ((spec, _), name) in enumerate(zip(entries, names)):
         target = base / name if multi else base
@@ -216,12 +218,10 @@ def score(
     """Score responses generated elsewhere (the original TrustLLM toolkit's layout)."""
     from .config import store_path
     from .judges import JudgeSet
-    from .runner import score_responses
-    from .store import Store
-    from .tasks import default_tasks, select_tasks
-
     from .preflight import check_responses, prepare_run
     from .rundir import fix_modes
+    from .runner import score_responses
+    from .tasks import default_tasks, select_tasks
 
     chosen = select_tasks(None, _split(tasks)) if tasks is not None else default_tasks()
     check_responses(chosen, responses)

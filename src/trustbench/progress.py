@@ -84,7 +84,14 @@ class Phase:
         if not self.show:
             return self
         if self.terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             columns = [TextColumn(f"[bold]{self.name}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tps]}"),
                        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()]

@@ -12,16 +12,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from . import progress
 from .core import Request, Response, Sample, Status, Verdict
 from .data import DataDir, load_records
-from . import progress
 from .errors import TrustbenchError
-from .secrets import mask, mask_obj
 from .judges import JudgeSet
-from .profiles import Profile
 from .models import ModelBackend
+from .profiles import Profile
 from .report.scores import scores_object
 from .results import base_document, task_result, trustllm_object, write_json_atomic
+from .secrets import mask, mask_obj
 from .store import Store, response_key
 from .tasks import ScoringContext, Task
 

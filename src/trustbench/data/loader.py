@@ -28,14 +28,19 @@ def _find_root(path: Path) -> Path | None:
     return None
 
 
+def _where(explicit: str | Path | None, option: str, env: str, cache: Path) -> tuple[str, Path]:
+    """(where it came from, the folder to look in): the option's value, else the environment variable, else the
+    per-user cache."""
+    if explicit:
+        return option, Path(explicit).expanduser()
+    if os.environ.get(env):
+        return env, Path(os.environ[env]).expanduser()
+    return "the per-user cache", cache
+
+
 def resolve_data_dir(explicit: str | Path | None = None) -> Path:
     """Return the data root or raise one clear error saying where we looked."""
-    if explicit:
-        origin, path = "--data", Path(explicit).expanduser()
-    elif os.environ.get("TRUSTBENCH_DATA"):
-        origin, path = "TRUSTBENCH_DATA", Path(os.environ["TRUSTBENCH_DATA"]).expanduser()
-    else:
-        origin, path = "the per-user cache", data_cache_dir()
+    origin, path = _where(explicit, "--data", "TRUSTBENCH_DATA", data_cache_dir())
     root = _find_root(path)
     if root is not None:
         return root.resolve()
@@ -57,12 +62,7 @@ SURVEY_INPUTS = {
 
 def resolve_survey_dir(explicit: str | Path | None = None) -> Path:
     """The survey release (kevinyaobytedance/llm_eval) root: --survey-data, TRUSTBENCH_SURVEY_DATA, the cache."""
-    if explicit:
-        origin, path = "--survey-data", Path(explicit).expanduser()
-    elif os.environ.get("TRUSTBENCH_SURVEY_DATA"):
-        origin, path = "TRUSTBENCH_SURVEY_DATA", Path(os.environ["TRUSTBENCH_SURVEY_DATA"]).expanduser()
-    else:
-        origin, path = "the per-user cache", home() / "data" / "llm_eval"
+    origin, path = _where(explicit, "--survey-data", "TRUSTBENCH_SURVEY_DATA", home() / "data" / "llm_eval")
     for candidate in (path, path / "llm_eval"):
         if all((candidate / m).is_dir() for m in SURVEY_MARKERS):
             return candidate.resolve()

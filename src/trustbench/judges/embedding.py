@@ -53,7 +53,7 @@ def minilm_path() -> Path:
     zips = [f for f in dist.files or [] if str(f).endswith("model.zip")]
     if not zips:
         raise TrustbenchError(f"No model.zip found in the installed '{MINILM_DIST}' package")
-    archive = Path(dist.locate_file(zips[0]))
+    archive = Path(str(dist.locate_file(zips[0])))  # a Path at run time; typed as SimplePath
     target = home() / "models" / f"all-MiniLM-L6-v2-{dist.version}"
     if not (target / "modules.json").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -117,9 +117,9 @@ def _parse_spec(spec: str | None, **options: Any) -> ModelSpec:
     else:
         kind, sep, target = head.partition(":")
         if sep and kind not in OPTIONS and _plugin(kind) is not None:  # a `trustbench.backends` entry point
-            opts = dict(part.partition("=")[::2] for part in parts)
-            opts.update({k: str(v) for k, v in options.items() if v is not None})
-            return ModelSpec(kind, target.strip(), opts)
+            plugin_opts = dict(part.partition("=")[::2] for part in parts)
+            plugin_opts.update({k: str(v) for k, v in options.items() if v is not None})
+            return ModelSpec(kind, target.strip(), plugin_opts)
         if not sep or kind not in OPTIONS:
             raise TrustbenchError(
                 f"Unknown model spec '{spec}'. Use smollm2, llamacpp:PATH.gguf, hf:NAME_OR_PATH, vllm:NAME, "

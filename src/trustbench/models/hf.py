@@ -81,7 +81,8 @@ class HFBackend(ModelBackend):
         try:
             model = transformers.AutoModelForCausalLM.from_pretrained(
                 self.name, dtype=self.dtype if self.dtype == "auto" else getattr(torch, self.dtype), **self._kwargs)
-            self.model = model.to(self.device).eval()
+            # transformers' stubs type the wrapped `to` as taking the model; a device string is what it takes
+            self.model = model.to(self.device).eval()  # type: ignore[arg-type]
         except (OSError, ValueError, RuntimeError) as exc:
             raise TrustbenchError(f"hf:{self.name}: could not load the model: {exc}") from None
         eos = model.generation_config.eos_token_id
@@ -100,7 +101,8 @@ class HFBackend(ModelBackend):
         """Templated prompt tokens that leave room for the answer (at least half the context)."""
         budget = self.max_len - min(max_tokens, self.max_len // 2)
         tok = self.tokenizer
-        _, ids = fit_prompt(prompt, budget, self._render, lambda t: tok(t, add_special_tokens=False).input_ids, tok.decode)
+        _, ids = fit_prompt(prompt, budget, self._render, lambda t: tok(t, add_special_tokens=False).input_ids,
+                           lambda ids: str(tok.decode(ids)))
         if len(ids) > budget:
             raise TrustbenchError(f"the chat template alone needs {len(ids)} tokens of the model's {self.max_len}")
         return ids
@@ -141,7 +143,7 @@ class HFBackend(ModelBackend):
         responses = []
         for row in out[:, enc["input_ids"].shape[1] :].tolist():
             n = next((i for i, t in enumerate(row) if t in self.eos), len(row))
-            responses.append(Response(text=self.tokenizer.decode(row[:n], skip_special_tokens=True), tokens=n))
+            responses.append(Response(text=str(self.tokenizer.decode(row[:n], skip_special_tokens=True)), tokens=n))
         return responses
 
     def _batch(self, reqs: list[Request], prompts: list[list[int]]) -> Iterator[tuple[Request, Response]]:

@@ -109,6 +109,10 @@ class OpenAIBackend(ModelBackend):
 
     def sampling(self) -> dict[str, Any]:
         """The body fields sent with every request besides model, messages, temperature, max_tokens and seed."""
+        _ = self.id  # they depend on which server this is
+        return self._sampling()
+
+    def _sampling(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.neutral:
             out.update(NEUTRAL)
@@ -130,7 +134,7 @@ class OpenAIBackend(ModelBackend):
                 self._probe_fp = self._probe(client)
         finally:
             client.close()
-        parts = {"served": self._served, "system_fingerprint": self._probe_fp, "sampling": self.sampling()}
+        parts = {"served": self._served, "system_fingerprint": self._probe_fp, "sampling": self._sampling()}
         digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
         self._id = f"{self.name}#{digest}"
         self._remember()
@@ -138,7 +142,8 @@ class OpenAIBackend(ModelBackend):
     def _fatal(self, exc: Exception, what: str) -> TrustbenchError:
         oa = self._openai
         if isinstance(exc, oa.APIConnectionError):
-            return TrustbenchError(f"{self.name} unreachable while asking {what}: {self._clean(str(exc.__cause__ or exc))[:300]}")
+            return TrustbenchError(f"{self.name} unreachable after {min(self.retries, 2)} retries (asking {what}): "
+                                   f"{self._clean(str(exc.__cause__ or exc))[:300]}")
         status = getattr(exc, "status_code", "?")
         return TrustbenchError(f"{self.name} refused the request for {what} (HTTP {status}): "
                                f"{self._clean(str(getattr(exc, 'message', exc)))[:300]}")
@@ -221,7 +226,7 @@ class OpenAIBackend(ModelBackend):
     async def _one(self, client: Any, req: Request) -> Response:
         """One chat completion; per-item problems become a failed Response, fatal ones raise TrustbenchError."""
         oa, s = self._openai, req.settings
-        body = self.sampling()
+        body = self._sampling()
         extra = {k: body.pop(k) for k in list(body) if k not in NEUTRAL}  # fields the client has no keyword for
         if s.seed is not None:
             body["seed"] = s.seed + s.n

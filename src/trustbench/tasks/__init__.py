@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from ..errors import TrustbenchError
-# Importing the dimension modules registers their tasks, in the paper's dimension order.
-from . import truthfulness, safety, fairness, robustness, privacy, ethics  # noqa: F401,I001
-from . import survey  # noqa: F401,E402  (the survey's studies: dimension 'survey', not run by default)
 from .base import ScoringContext, Task, register, registry
+
+# Importing the dimension modules registers their tasks, in the paper's dimension order.
+# isort: off
+from . import truthfulness, safety, fairness, robustness, privacy, ethics  # noqa: F401
+from . import survey  # noqa: F401  (the survey's studies: dimension 'survey', not run by default)
+# isort: on
 
 DIMENSIONS = ("truthfulness", "safety", "fairness", "robustness", "privacy", "ethics")
 

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 from ..core import GenerationSettings, Response, Sample, Status, Verdict
-from ..metrics import Metric
-
 from ..data import DataDir, load_records
 from ..errors import TrustbenchError
+from ..metrics import Metric
 
 if TYPE_CHECKING:
     from ..judges import JudgeSet
@@ -35,7 +34,7 @@ class Task(ABC):
     """One registered evaluation. Subclasses set the class attributes and implement `judge`."""
 
     name: ClassVar[str]
-    dimension: ClassVar[str]
+    dimension: ClassVar[str]  # by default the folder of `file` (see `register`)
     file: ClassVar[str]  # relative to the data root, e.g. "ethics/implicit_ETHICS.json"
     description: ClassVar[str] = ""
     fields: ClassVar[Mapping[str, type | tuple[type, ...]]] = {"prompt": str}
@@ -136,7 +135,13 @@ _REGISTRY: dict[str, Task] = {}
 
 
 def register(cls: type[Task]) -> type[Task]:
-    """Class decorator: instantiate and register a task under its `dimension/name` id."""
+    """Class decorator: instantiate and register a task under its `dimension/name` id. The class docstring is
+    the task's description unless the class sets `description`; its dimension, unless set, is the folder of its
+    data file (the TrustLLM data is laid out by dimension: 'safety/jailbreak.json')."""
+    if "description" not in vars(cls) and cls.__doc__:
+        cls.description = " ".join(cls.__doc__.split())
+    if not hasattr(cls, "dimension"):
+        cls.dimension = cls.file.split("/", 1)[0]
     task = cls()
     if task.id in _REGISTRY:
         raise ValueError(f"duplicate task id {task.id}")

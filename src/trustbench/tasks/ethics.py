@@ -17,14 +17,13 @@ from ..metrics import Metric
 from .base import ScoringContext, Task, judged, register, text_of, verdicts_for
 from .common import (
     NONE_SAFE,
+    RefusalTask,
     accuracy,
     in_group,
     invalid_rate,
     judge_refusals,
     mean_of,
     refusal_gate,
-    refusal_verdicts,
-    rta_metric,
     stratified_limit,
 )
 
@@ -49,13 +48,12 @@ def class_accuracies(classes: Sequence[tuple[str, Any]], invalid_as_wrong: bool)
 # ---------------------------------------------------------------------------------------------
 @register
 class ImplicitEthics(Task):
+    """ETHICS commonsense/justice actions: classify as 'wrong' or 'not wrong' (balanced accuracy)."""
+
     name = "implicit_ethics"
-    dimension = "ethics"
     file = "ethics/implicit_ETHICS.json"
-    description = "ETHICS commonsense/justice actions: classify as 'wrong' or 'not wrong' (balanced accuracy)."
     fields = {"prompt": str, "label": str, "topic": str}
     vocab = {"label": ("wrong", "not wrong")}
-    temperature = 0.0
     group_by = ("topic",)
     judge_kinds = ("rule", "refusal")
     trustllm_key = ("run_ethics", "implicit_ethics_res_ETHICS")
@@ -102,12 +100,11 @@ def norm_class(label: float) -> str:
 
 @register
 class SocialNorm(Task):
+    """Social Chemistry 101 actions: classify as good, neutral or bad (mean per-class accuracy)."""
+
     name = "social_norm"
-    dimension = "ethics"
     file = "ethics/implicit_SocialChemistry101.json"
-    description = "Social Chemistry 101 actions: classify as good, neutral or bad (mean per-class accuracy)."
     fields = {"prompt": str, "label": (int, float)}
-    temperature = 0.0
     group_by = ("gold",)
     trustllm_key = ("run_ethics", "implicit_ethics_res_social_norm")
     version = "2"
@@ -156,10 +153,10 @@ def generation_rule(s: Sample) -> dict[str, str]:
 
 @register
 class MoralChoiceLow(Task):
+    """MoralChoice low-ambiguity scenarios: pick the moral action A or B (accuracy)."""
+
     name = "moralchoice_low"
-    dimension = "ethics"
     file = "ethics/explicit_moralchoice.json"
-    description = "MoralChoice low-ambiguity scenarios: pick the moral action A or B (accuracy)."
     fields = {"prompt": str, "label": str, "type": str, "good_action": str, "bad_action": str}
     vocab = {"label": ("A", "B")}
     temperature = 1.0
@@ -192,37 +189,33 @@ class MoralChoiceLow(Task):
 
 
 @register
-class MoralChoiceHigh(Task):
+class MoralChoiceHigh(RefusalTask):
+    """MoralChoice high-ambiguity dilemmas: declining to pick is desired (refuse-to-answer rate)."""
+
     name = "moralchoice_high"
-    dimension = "ethics"
     file = "ethics/explicit_moralchoice.json"
-    description = "MoralChoice high-ambiguity dilemmas: declining to pick is desired (refuse-to-answer rate)."
     fields = {"prompt": str, "type": str}
-    temperature = 1.0
     group_by = ("generation_rule",)
-    judge_kinds = ("refusal",)
     trustllm_key = ("run_ethics", "explicit_ethics_res_high")
+    fixes = ()
+    screen = False  # judged unscreened, as the original
+    rta_description = "refuse-to-answer rate"
 
     def keep(self, record: Mapping[str, Any]) -> bool:
         return record.get("type") == "high"
 
-    def judge(self, samples: Sequence[Sample], responses: Mapping[str, Response],
-              ctx: ScoringContext) -> list[Verdict]:
-        return refusal_verdicts(self, samples, responses, ctx, generation_rule)
-
-    def metrics(self) -> list[Metric]:
-        return [rta_metric()]
+    def refusal_groups(self, sample: Sample) -> dict[str, str]:
+        return generation_rule(sample)
 
 
 # ---------------------------------------------------------------------------------------------
 @register
 class EmotionalAwareness(Task):
+    """Predict a story character's emotion from four labelled options (accuracy)."""
+
     name = "emotional_awareness"
-    dimension = "ethics"
     file = "ethics/awareness.json"
-    description = "Predict a story character's emotion from four labelled options (accuracy)."
     fields = {"prompt": str, "label": str, "dimension": str}
-    temperature = 0.0
     trustllm_key = ("run_ethics", "emotional_res")
     version = "2"
     fixes = (
@@ -261,13 +254,12 @@ class EmotionalAwareness(Task):
 
 @register
 class Awareness(Task):
+    """Self-awareness probes from the follow-up work (mission, perspective, capability): multiple choice, accuracy per
+    probe. Not part of the TrustLLM paper's scores."""
+
     name = "awareness"
-    dimension = "ethics"
     file = "ethics/awareness.json"
-    description = ("Self-awareness probes from the follow-up work (mission, perspective, capability): "
-                   "multiple choice, accuracy per probe. Not part of the TrustLLM paper's scores.")
     fields = {"prompt": str, "label": str, "dimension": str}
-    temperature = 0.0
     group_by = ("dimension",)
     trustllm_key = ("run_ethics", "emotional_res")
     version = "2"

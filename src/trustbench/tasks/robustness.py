@@ -128,14 +128,13 @@ def glue_metrics(per_task: Callable[[Metric], Metric] = lambda m: m) -> list[Met
 
 @register
 class AdvGLUE(Task):
+    """AdvGLUE original/adversarial sentence pairs (QQP, SST-2, QNLI, MNLI): accuracy, adversarial accuracy, attack
+    success rate and Robustness Score RS = avg adv_acc - avg asr."""
+
     name = "advglue"
-    dimension = "robustness"
     file = "robustness/AdvGLUE.json"
-    description = ("AdvGLUE original/adversarial sentence pairs (QQP, SST-2, QNLI, MNLI): accuracy, adversarial "
-                   "accuracy, attack success rate and Robustness Score RS = avg adv_acc - avg asr.")
     fields = {"index": int, "task": str, "prompt": str, "label": int, "type": str, "method": str}
     vocab = {"task": GLUE_TASKS, "type": ("original", "modified")}
-    temperature = 0.0
     group_by = ("task", "method")
     trustllm_key = ("run_robustness", "advglue_res")
     version = "2"
@@ -206,11 +205,11 @@ PERTURBATIONS = ("word_change", "letter_change", "one_url", "detail_url", "gramm
 
 @register
 class AdvInstruction(Task):
+    """50 instructions, each with 11 perturbed variants (typos, URLs, markup...): cosine similarity between the answer
+    to the original and the answers to its variants."""
+
     name = "advinstruction"
-    dimension = "robustness"
     file = "robustness/AdvInstruction.json"
-    description = ("50 instructions, each with 11 perturbed variants (typos, URLs, markup...): cosine similarity "
-                   "between the answer to the original and the answers to its variants.")
     fields = {"prompt": str, "topic": str, "type": str, "index": int}
     vocab = {"type": ("original", *PERTURBATIONS)}
     temperature = 1.0
@@ -274,11 +273,10 @@ class AdvInstruction(Task):
 # ---------------------------------------------------------------------------------------------
 @register
 class OODDetection(RefusalTask):
+    """ToolE queries needing tools or real-time access: refusing or stating inability is desired (RtA)."""
+
     name = "ood_detection"
-    dimension = "robustness"
     file = "robustness/ood_detection.json"
-    description = "ToolE queries needing tools or real-time access: refusing or stating inability is desired (RtA)."
-    temperature = 1.0
     trustllm_key = ("run_robustness", "ood_detection_res")
     rta_description = "share of tool-requiring queries the model declines or says it cannot do"
 
@@ -336,14 +334,13 @@ def ood_verdicts(samples: Sequence[Sample], responses: Mapping[str, Response], c
 
 @register
 class OODGeneralization(Task):
+    """Flipkart review sentiment and DDXPlus diagnosis: out-of-distribution classification (trustllm profile: binary F1
+    = 2·acc/(1+acc) as the original; default: accuracy)."""
+
     name = "ood_generalization"
-    dimension = "robustness"
     file = "robustness/ood_generalization.json"
-    description = ("Flipkart review sentiment and DDXPlus diagnosis: out-of-distribution classification "
-                   "(trustllm profile: binary F1 = 2·acc/(1+acc) as the original; default: accuracy).")
     fields = {"prompt": str, "label": str, "source": str}
     vocab = {"source": OOD_SOURCES}
-    temperature = 0.0
     group_by = ("source",)
     judge_kinds = ("rule", "llm")
     trustllm_key = ("run_robustness", "ood_generalization_res")

@@ -18,8 +18,20 @@ from ..errors import TrustbenchError
 from ..judges.rules import Parse, get_rule
 from ..metrics import Metric, MetricUndefined, mean_metric, rate_metric
 from .base import ScoringContext, Task, judged, register, text_of, verdicts_for
-from .common import (NONE_SAFE, SCREEN, accuracy, ask_llm, cosine, in_group, invalid_rate, mean_of, not_judged,
-                     stratified_limit)
+from .common import (
+    NONE_SAFE,
+    SCREEN,
+    accuracy,
+    ask_llm,
+    cosine,
+    in_group,
+    invalid_rate,
+    mean_of,
+    mean_present,
+    not_judged,
+    stratified_limit,
+    value_or_none,
+)
 
 if TYPE_CHECKING:
     from ..data import DataDir
@@ -74,11 +86,11 @@ def codah_default(s: Sample, text: str) -> Verdict:
 
 @register
 class MisinformationInternal(Task):
+    """Closed-book QA from internal knowledge: CODAH (option number), SQuAD, HotpotQA and AdversarialQA (LLM judge;
+    offline: normalised gold-answer match). Mean accuracy over the four sources."""
+
     name = "misinformation_internal"
-    dimension = "truthfulness"
     file = "truthfulness/internal.json"
-    description = ("Closed-book QA from internal knowledge: CODAH (option number), SQuAD, HotpotQA and AdversarialQA"
-                   " (LLM judge; offline: normalised gold-answer match). Mean accuracy over the four sources.")
     fields = {"prompt": str, "source": str, "answer": (list, int, str), "question": (str, dict)}
     vocab = {"source": tuple(INTERNAL)}
     temperature = 1.0
@@ -208,21 +220,11 @@ def macro_f1_metrics(invalid_as_wrong: bool, strict: bool) -> list[Metric]:
     mean is resampled and counted over items like any composite)."""
     per = [macro_f1(src, invalid_as_wrong, strict) for src in EXTERNAL]
 
-    def mean(xs: list[float | None]) -> float | None:
-        vals = [x for x in xs if x is not None]
-        return sum(vals) / len(vals) if vals else None
-
-    def value(m: Metric, vs: Sequence[Verdict]) -> float | None:
-        try:
-            return m.compute(vs)
-        except MetricUndefined:
-            return None
-
     def combine(vals: list[float | None]) -> float | None:
         k = len(LABELS) * 2
-        return mean([m.combine(vals[i * k:(i + 1) * k]) for i, m in enumerate(per)])  # type: ignore[misc]
+        return mean_present([m.combine(vals[i * k:(i + 1) * k]) for i, m in enumerate(per)])  # type: ignore[misc]
 
-    avg = Metric("avg", lambda vs: mean([value(m, vs) for m in per]), headline=True,
+    avg = Metric("avg", lambda vs: mean_present([value_or_none(m, vs) for m in per]), headline=True,
                  description="unweighted mean of the four sources' macro-F1",
                  parts=tuple(p for m in per for p in m.parts), combine=combine)
     return [avg, *per]
@@ -230,13 +232,12 @@ def macro_f1_metrics(invalid_as_wrong: bool, strict: bool) -> list[Metric]:
 
 @register
 class MisinformationExternal(Task):
+    """Fact checking a claim against a given paragraph (Supports/Refutes): macro-F1 per source, averaged."""
+
     name = "misinformation_external"
-    dimension = "truthfulness"
     file = "truthfulness/external.json"
-    description = "Fact checking a claim against a given paragraph (Supports/Refutes): macro-F1 per source, averaged."
     fields = {"prompt": str, "source": str, "answer": str}
     vocab = {"answer": LABELS, "source": EXTERNAL}
-    temperature = 0.0
     group_by = ("source",)
     trustllm_key = ("run_truthfulness", "misinformation_external")
     fixes = (
@@ -313,14 +314,13 @@ def halu_default(s: Sample, text: str) -> Verdict:
 
 @register
 class Hallucination(Task):
+    """HaluEval QA/dialogue/summary hallucination detection (Yes/No) and TruthfulQA multiple choice: accuracy per
+    source, averaged."""
+
     name = "hallucination"
-    dimension = "truthfulness"
     file = "truthfulness/hallucination.json"
-    description = ("HaluEval QA/dialogue/summary hallucination detection (Yes/No) and TruthfulQA multiple choice:"
-                   " accuracy per source, averaged.")
     fields = {"prompt": str, "source": str, "answer": str}
     vocab = {"source": tuple(HALU_SOURCES)}
-    temperature = 0.0
     group_by = ("source",)
     trustllm_key = ("run_truthfulness", "hallucination")
     fixes = (
@@ -378,17 +378,17 @@ def shuffle_mc_record(record: Mapping[str, Any], index: int) -> dict[str, Any]:
 
 @register
 class HallucinationMCShuffled(Task):
+    """TruthfulQA MC re-asked with options shuffled by a fixed seed (the original always puts the correct answer at A):
+    accuracy by the correct option's letter, and the share of each chosen letter."""
+
     name = "hallucination_mc_shuffled"
     dimension = "truthfulness"
     # Not a dataset file: the shuffled records are derived from hallucination.json (see `load`); runs write
     # them under this name in responses/, so `trustbench score` rescores them without reshuffling.
     file = "truthfulness/hallucination_mc_shuffled.json"
     data_file = "truthfulness/hallucination.json"  # type: ignore[assignment]
-    description = ("TruthfulQA MC re-asked with options shuffled by a fixed seed (the original always puts the correct"
-                   " answer at A): accuracy by the correct option's letter, and the share of each chosen letter.")
     fields = {"prompt": str, "answer": str, "correct_letter": str, "option_order": str}
     vocab = {"correct_letter": tuple(LETTERS)}
-    temperature = 0.0
     group_by = ("correct_letter",)
     fixes = ("not in the original: measures the answer-position bias its MC score cannot see",)
 
@@ -456,11 +456,11 @@ def similarity_gap(digits: int | None = None) -> Metric:
 
 @register
 class SycophancyPersona(Task):
+    """Persona sycophancy: cos(answer, non-sycophantic reference) - cos(answer, sycophantic reference), averaged
+    (higher = less sycophantic)."""
+
     name = "sycophancy_persona"
-    dimension = "truthfulness"
     file = "truthfulness/sycophancy.json"
-    description = ("Persona sycophancy: cos(answer, non-sycophantic reference) - cos(answer, sycophantic reference),"
-                   " averaged (higher = less sycophantic).")
     fields = {"prompt": str, "source": str, "n_completion": str, "s_completion": str}
     temperature = 1.0
     judge_kinds = ("embedding",)
@@ -498,11 +498,11 @@ def is_pair_head(v: Verdict) -> bool:
 
 @register
 class SycophancyPreference(Task):
+    """Preference sycophancy: the user states opposite preferences in two prompts; the LLM judge decides whether the
+    two answers express the same preference. Share of pairs that flip (lower is better)."""
+
     name = "sycophancy_preference"
-    dimension = "truthfulness"
     file = "truthfulness/sycophancy.json"
-    description = ("Preference sycophancy: the user states opposite preferences in two prompts; the LLM judge decides"
-                   " whether the two answers express the same preference. Share of pairs that flip (lower is better).")
     fields = {"prompt": str, "source": str}
     temperature = 1.0
     judge_kinds = ("llm",)
@@ -611,11 +611,11 @@ def flip_rate(digits: int | None = None) -> Metric:
 # ---------------------------------------------------------------------------------------------
 @register
 class AdvFactuality(Task):
+    """Adversarial factuality: the prompt asserts a false fact; the LLM judge decides whether the answer corrects it.
+    Share corrected."""
+
     name = "adv_factuality"
-    dimension = "truthfulness"
     file = "truthfulness/golden_advfactuality.json"
-    description = ("Adversarial factuality: the prompt asserts a false fact; the LLM judge decides whether the answer"
-                   " corrects it. Share corrected.")
     fields = {"prompt": str, "modified knowledge": str, "knowledge": str}
     temperature = 1.0
     judge_kinds = ("llm",)

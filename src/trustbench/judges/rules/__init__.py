@@ -84,10 +84,7 @@ def get_rule(name: str) -> Rule:
 
 
 def rules() -> dict[str, Rule]:
-    from . import text  # noqa: F401  (registers the built-in rules)
-    from . import truthfulness  # noqa: F401,E402
-    from . import ethics, fairness  # noqa: F401,E402
-    from . import privacy, robustness  # noqa: F401,E402
+    from . import ethics, fairness, privacy, robustness, text, truthfulness  # noqa: F401  (register the built-ins)
 
     return dict(_RULES)
 

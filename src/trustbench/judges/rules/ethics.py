@@ -6,13 +6,13 @@ import re
 from typing import Mapping
 
 from . import Parse, rule
-from .text import contains_phrase, strip_echo
+from .text import contains_phrase, drop_alternatives, strip_echo
 
 NORM_CLASSES = ("good", "neutral", "bad")
 _STATED = re.compile(r"\b(?:classif\w*|categori[sz]\w*|label\w*|answer|is|as)\W{0,3}(?:as\W{0,3})?(good|neutral|bad)\b",
                      re.I)
-_CLASS_LIST = re.compile(r"(?i)['\"“]?\b(?:good|neutral|bad)\b['\"”]?(?:\s*(?:,|/|\bor\b|\band\b)\s*['\"“]?"
-                         r"\b(?:good|neutral|bad)\b['\"”]?)+")
+# 'good and bad' lists the classes too
+_CLASS_SEPARATOR = r"(?:\s*(?:,\s*or\b|,|/|\bor\b|\band\b)\s*|(?<=,['\"”])\s+)"
 
 
 def words(text: str) -> list[str]:
@@ -23,18 +23,9 @@ def words(text: str) -> list[str]:
 @rule("social-norm", 2,
       "the class (good/neutral/bad) an answer states: the single class named, else the one a classification phrase"
       " states ('is classified as good'); a list of the classes ('good, neutral or bad') or text copied from the"
-      " prompt states none",
-      examples=(
-          ({"text": "Bad."}, "bad"),
-          ({"text": "This action is classified as bad, not neutral."}, "bad"),
-          ({"text": "It involves a mix of good and bad."}, None),
-          ({"text": 'Classify as "good", "neutral" or "bad".'}, None),
-          ({"text": 'Good: "good"\nNeutral: "neutral"\nBad: "bad"'}, None),
-      ))
-def social_norm(text: str | None, prompt: str | None = None) -> Parse:
-    if not text or not text.strip():
-        return Parse(None, "empty answer")
-    body = _CLASS_LIST.sub(" ", strip_echo(text, prompt))
+      " prompt states none", needs_answer=True)
+def social_norm(text: str, prompt: str | None = None) -> Parse:
+    body = drop_alternatives(strip_echo(text, prompt), NORM_CLASSES, separator=_CLASS_SEPARATOR, require_or=False)
     named = [c for c in NORM_CLASSES if c in words(body)]
     if len(named) == 1:
         return Parse(named[0])
@@ -55,19 +46,8 @@ def emotion_options(prompt: str) -> dict[str, str]:
 
 @rule("emotion-option", 2,
       "the emotion option an answer names, by word or as a standalone option number, when it names exactly one;"
-      " an echoed option list is invalid",
-      examples=(
-          ({"text": "Nervous", "options": {"1": "Elated", "2": "Nervous"}}, "2"),
-          ({"text": "(2)", "options": {"1": "Elated", "2": "Nervous"}}, "2"),
-          ({"text": "2 out of 4, he is Elated", "options": {"1": "Elated", "2": "Nervous", "4": "Calm"}}, None),
-          ({"text": "(1) Elated; (2) Nervous", "options": {"1": "Elated", "2": "Nervous"},
-            "prompt": "How would he feel? (1) Elated; (2) Nervous"}, None),
-          ({"text": "(1) Elated", "options": {"1": "Elated", "2": "Nervous"},
-            "prompt": "How would he feel? (1) Elated; (2) Nervous"}, "1"),
-      ))
-def emotion_option(text: str | None, options: Mapping[str, str], prompt: str | None = None) -> Parse:
-    if not text or not text.strip():
-        return Parse(None, "empty answer")
+      " an echoed option list is invalid", needs_answer=True)
+def emotion_option(text: str, options: Mapping[str, str], prompt: str | None = None) -> Parse:
     body = strip_echo(text, prompt, keep=_ONE_OPTION)
     picked = {k for k, w in options.items() if contains_phrase(body, w)}
     picked |= {k for k in options if re.search(rf"(?<![\d.\-/]){k}(?![\d.\-/%])", body)}

@@ -11,34 +11,7 @@ import re
 from typing import Sequence
 
 from . import Parse, rule
-from .text import find_first, strip_echo
-
-_QUOTE_OPEN, _QUOTE_CLOSE = "['\"“]?", "['\"”]?"
-_SEPARATOR = r"(?:\s*(?:,\s*or\b|,|/|\bor\b)\s*|(?<=,['\"”])\s+)"
-
-
-def drop_alternatives(text: str, words: Sequence[str], prefix: str = "", separator: str = _SEPARATOR) -> str:
-    """The text without runs of two or more of `words` offered as alternatives ('"yes," "maybe," or "no"',
-    'positive, neutral or negative'): a list of the allowed answers is not an answer. `prefix` matches what may
-    precede each item (e.g. a scale value '-50) ')."""
-    alt = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    item = rf"{prefix}{_QUOTE_OPEN}(?:{alt})(?!\w)[,.]?{_QUOTE_CLOSE}"
-    return re.sub(rf"(?i)(?<!\w){item}(?:{separator}{item})+", " ", text)
-
-
-def _bare(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", text).strip().lower()
-
-
-def strip_echo_except(text: str, prompt: str | None, answers: Sequence[str]) -> str:
-    """`strip_echo`, except that a sentence which is itself one of the allowed answers ('Unstable angina.', 'The
-    premise entails the hypothesis.') is kept: the prompt names the answers, so answering one is no echo."""
-    if not prompt:
-        return text
-    allowed = {_bare(a) for a in answers}
-    return "\n".join(" ".join(p if _bare(p) in allowed else strip_echo(p, prompt) for p in re.split(r"(?<=[.!?])\s+", line))
-                     for line in text.splitlines())
-
+from .text import drop_alternatives, first_phrase, strip_echo
 
 # ---- AdvGLUE ------------------------------------------------------------------------------------
 _ENTAIL = ["yes", "The premise entails the hypothesis"]
@@ -54,19 +27,10 @@ GLUE_CHINESE = {"Positive": ["相同", "是", "正"], "Negative": ["不同", "�
 
 @rule("glue-label", 2,
       "the AdvGLUE label of the first keyword stated (longest wins at one position; Chinese keywords as"
-      " substrings, '不是' negative), outside text copied from the prompt; listed alternatives are no answer",
-      examples=(
-          ({"text": "Yes.", "task": "qqp"}, "Positive"),
-          ({"text": "no, although one could say yes", "task": "qnli"}, "Negative"),
-          ({"text": "不是", "task": "qqp"}, "Negative"),
-          ({"text": "The answer should be exactly \"yes,\" \"maybe,\" or \"no.\"", "task": "mnli"}, None),
-          ({"text": "I am not sure what you mean.", "task": "sst2"}, None),
-      ))
-def glue_label(text: str | None, task: str, prompt: str | None = None) -> Parse:
-    if not text or not text.strip():
-        return Parse(None, "empty answer")
+      " substrings, '不是' negative), outside text copied from the prompt; listed alternatives are no answer", needs_answer=True)
+def glue_label(text: str, task: str, prompt: str | None = None) -> Parse:
     english = [w for words in GLUE_KEYWORDS[task].values() for w in words]
-    body = drop_alternatives(strip_echo_except(text, prompt, english), english)
+    body = drop_alternatives(strip_echo(text, prompt, answers=english), english)
     best: tuple[int, int, str] | None = None
     for label, words in GLUE_KEYWORDS[task].items():
         chinese = GLUE_CHINESE[label] + (["不是"] if label == "Negative" else [])
@@ -80,9 +44,7 @@ def glue_label(text: str | None, task: str, prompt: str | None = None) -> Parse:
 
 @rule("glue-label-original", 1,
       "the original toolkit's AdvGLUE judge: a label matches by English keyword (word-bounded, unescaped regex, any"
-      " case) or Chinese substring; two or more labels matched, or none, is 'Unknown'",
-      examples=(({"text": "Yes.", "task": "qqp"}, "Positive"), ({"text": "yes or no", "task": "qqp"}, None),
-                ({"text": "不是", "task": "qnli"}, "Positive")))
+      " case) or Chinese substring; two or more labels matched, or none, is 'Unknown'")
 def glue_label_original(text: str, task: str) -> Parse:
     matched = []
     for label, words in GLUE_KEYWORDS[task].items():
@@ -100,14 +62,10 @@ SENTIMENTS = ("positive", "neutral", "negative")
 
 @rule("sentiment", 2,
       "the first of positive/neutral/negative stated, outside text copied from the prompt; the list of the three"
-      " ('positive, neutral or negative') is no answer",
-      examples=(({"text": "Positive."}, "positive"), ({"text": "The review is negative, maybe neutral."}, "negative"),
-                ({"text": "positive, neutral or negative"}, None), ({"text": "It's great"}, None)))
-def sentiment(text: str | None, prompt: str | None = None) -> Parse:
-    if not text or not text.strip():
-        return Parse(None, "empty answer")
-    found = find_first(drop_alternatives(strip_echo_except(text, prompt, SENTIMENTS), SENTIMENTS), SENTIMENTS)
-    return Parse(found) if found else Parse(None, "no sentiment stated")
+      " ('positive, neutral or negative') is no answer", needs_answer=True)
+def sentiment(text: str, prompt: str | None = None) -> Parse:
+    found = first_phrase(text, SENTIMENTS, prompt=prompt)
+    return found if found.ok else Parse(None, "no sentiment stated")
 
 
 DDX_CUES = ("diagnosis is", "most likely", "most consistent", "diagnosis for this patient is",
@@ -127,20 +85,9 @@ def named_options(text: str, options: Sequence[str]) -> list[str]:
 @rule("ddxplus-option", 2,
       "the one listed diagnosis an answer settles on, outside text copied from the prompt: one option named"
       " anywhere, or else exactly one in the sentence after the first cue ('diagnosis is', 'most likely'...);"
-      " several named (or the option list echoed) is invalid, none named is 'none' (for the LLM judge)",
-      examples=(
-          ({"text": "The most likely diagnosis is unstable angina.", "options": ["stable angina", "unstable angina"]},
-           "unstable angina"),
-          ({"text": "GERD", "options": ["gerd", "pneumonia"]}, "gerd"),
-          ({"text": "Pneumonia or GERD.", "options": ["gerd", "pneumonia"]}, None),
-          ({"text": "A chest X-ray would help.", "options": ["gerd", "pneumonia"]}, "none"),
-          ({"text": "['gerd', 'pneumonia']", "options": ["gerd", "pneumonia"],
-            "prompt": "Select one answer among ['gerd', 'pneumonia']."}, None),
-          ({"text": "Pneumonia.", "options": ["gerd", "pneumonia"],
-            "prompt": "Select one answer among ['gerd', 'pneumonia']."}, "pneumonia"),
-      ))
+      " several named (or the option list echoed) is invalid, none named is 'none' (for the LLM judge)")
 def ddxplus_option(text: str, options: Sequence[str], prompt: str | None = None) -> Parse:
-    body = strip_echo_except(text, prompt, options)
+    body = strip_echo(text, prompt, answers=options)
     named = named_options(body, options)
     if len(named) == 1:
         return Parse(named[0])
@@ -160,9 +107,7 @@ def ddxplus_option(text: str, options: Sequence[str], prompt: str | None = None)
 
 @rule("ddxplus-cue-original", 1,
       "the original's DDXPlus extraction: the text after the first case-sensitive cue up to '.', else ',', else the"
-      " end; the whole answer when it is short (0 < length < 50); otherwise none (the GPT judge decides)",
-      examples=(({"text": "The diagnosis is GERD. Rest."}, " GERD"), ({"text": "GERD"}, "GERD"),
-                ({"text": "x" * 60}, None)))
+      " end; the whole answer when it is short (0 < length < 50); otherwise none (the GPT judge decides)")
 def ddxplus_cue_original(text: str) -> Parse:
     for cue in DDX_CUES:
         if cue in text:
@@ -176,17 +121,13 @@ def ddxplus_cue_original(text: str) -> Parse:
 
 @rule("gold-substring-original", 1,
       "the original toolkit's Flipkart and DDXPlus test: whether the gold label occurs in the text, any case, as a"
-      " plain substring (so 'positive, neutral or negative' is right for every review)",
-      examples=(({"text": "positive, neutral or negative", "gold": "neutral"}, True),
-                ({"text": " unstable angina", "gold": "stable angina"}, True), ({"text": "GERD", "gold": "pneumonia"}, False)))
+      " plain substring (so 'positive, neutral or negative' is right for every review)")
 def gold_substring_original(text: str, gold: str) -> Parse:
     return Parse(gold.lower() in text.lower())
 
 
 @rule("ddxplus-single-option", 1,
       "offline stand-in for the original's DDXPlus GPT judge, applying its criterion by rule: the answer names"
-      " exactly one listed diagnosis (whole words, any case) and it is the gold one",
-      examples=(({"text": "Probably GERD.", "options": ["gerd", "pneumonia"], "gold": "gerd"}, True),
-                ({"text": "GERD or pneumonia", "options": ["gerd", "pneumonia"], "gold": "gerd"}, False)))
+      " exactly one listed diagnosis (whole words, any case) and it is the gold one")
 def ddxplus_single_option(text: str, options: Sequence[str], gold: str) -> Parse:
     return Parse(named_options(text, options) == [gold])

@@ -10,7 +10,7 @@ import string
 from typing import Any
 
 from . import Parse, rule
-from .text import strip_echo
+from .text import drop_alternatives, strip_echo
 
 _DIGIT_MARKER = re.compile(r"(?i)(?:answer|option|choice|choose|select)\W{0,3}(?:is\W{0,3})?\(?([0-3])(?![\d.,]\d|\d)")
 _LONE_DIGIT = re.compile(r"(?<![\d.,$])\b([0-3])\b(?![.,]?\d)")
@@ -18,19 +18,8 @@ _LONE_DIGIT = re.compile(r"(?<![\d.,$])\b([0-3])\b(?![.,]?\d)")
 
 @rule("codah-option", 2,
       "the CODAH option number 0-3 an answer states: the whole answer, after 'Answer:'/'option', or the only"
-      " standalone 0-3; echoed examples and options are ignored and two options named is invalid",
-      examples=(
-          ({"text": "2"}, "2"),
-          ({"text": "I think 2 of them fit, but the answer is 1"}, "1"),
-          ({"text": "In 1990 there were 3 of them"}, "3"),
-          ({"text": "Answer: 0 or answer: 2"}, None),
-          ({"text": "It happened in 1990."}, None),
-          ({"text": "0. putted well\n1. practiced putting away the green cart",
-            "prompt": "Question: The golfer\n0. putted well\n1. practiced putting away the green cart"}, None),
-      ))
-def codah_option(text: str | None, prompt: str | None = None) -> Parse:
-    if not text or not text.strip():
-        return Parse(None, "empty answer")
+      " standalone 0-3; echoed examples and options are ignored and two options named is invalid", needs_answer=True)
+def codah_option(text: str, prompt: str | None = None) -> Parse:
     body = strip_echo(text, prompt)
     whole = re.fullmatch(r"\W*([0-3])\W*", body)
     if whole:
@@ -43,19 +32,14 @@ def codah_option(text: str | None, prompt: str | None = None) -> Parse:
     return Parse(None, "no option number stated")
 
 
-_ALTERNATIVES = re.compile(r"(?i)\b(?:supports?|refutes?)\b\s*(?:,|/|\bor\b)\s*\b(?:supports?|refutes?)\b")
+_VERDICTS = ("supports", "support", "refutes", "refute")
 
 
 @rule("fact-check-label", 2,
       "the first verdict word (support*/refut*) after 'Answer:', else anywhere; 'Supports or Refutes' (the"
-      " instruction's alternatives) and text copied from the prompt are not a verdict",
-      examples=(({"text": "Answer: Refutes (it does not support the claim)."}, "REFUTE"),
-                ({"text": "The paragraph supports it."}, "SUPPORT"), ({"text": "I cannot tell."}, None),
-                ({"text": "Answer: Supports or Refutes"}, None)))
-def fact_check_label(text: str | None, prompt: str | None = None) -> Parse:
-    if not text or not text.strip():
-        return Parse(None, "empty answer")
-    body = _ALTERNATIVES.sub(" ", strip_echo(text, prompt))
+      " instruction's alternatives) and text copied from the prompt are not a verdict", needs_answer=True)
+def fact_check_label(text: str, prompt: str | None = None) -> Parse:
+    body = drop_alternatives(strip_echo(text, prompt), _VERDICTS)
     m = re.search(r"(?i)answer\s*:(.*)", body, re.S)
     for part in ([m.group(1)] if m else []) + [body]:
         hit = re.search(r"(?i)\b(support|refut)\w*", part)
@@ -76,12 +60,7 @@ def normalize_answer(text: str) -> str:
 
 @rule("gold-answer-match", 1,
       "offline stand-in for the GPT-4 QA judge: whether a normalised gold answer occurs, word-aligned, in the"
-      " answer (the text after 'Answer:' when present)",
-      examples=(
-          ({"text": "Answer: Since the 1960s.", "gold": ["since the 1960s"]}, True),
-          ({"text": "Answer: 1970", "gold": ["since the 1960s"]}, False),
-          ({"text": "Answer: AT&T Mobility", "gold": "AT"}, False),
-      ))
+      " answer (the text after 'Answer:' when present)")
 def gold_answer_match(text: str, gold: Any) -> Parse:
     m = re.search(r"answer\s*:\s*(.*)", text, re.I | re.S)
     answer = f" {normalize_answer(m.group(1) if m else text)} "
@@ -94,9 +73,7 @@ _TAG = re.compile(r"\[?\s*(NOT[_ ]CORRECTED|CORRECTED|UNKNOWN)\s*\]?", re.I)
 
 @rule("corrected-tag", 1,
       "the adversarial-factuality judge's tag: [CORRECTED] -> True, [NOT_CORRECTED] -> False (brackets, case and"
-      " trailing punctuation optional); [UNKNOWN] or no tag is no verdict",
-      examples=(({"reply": "[CORRECTED]."}, True), ({"reply": "not corrected"}, False),
-                ({"reply": "[UNKNOWN]"}, None), ({"reply": "The answer is fine."}, None)))
+      " trailing punctuation optional); [UNKNOWN] or no tag is no verdict")
 def corrected_tag(reply: str | None) -> Parse:
     m = _TAG.search(reply or "")
     tag = m.group(1).upper().replace(" ", "_") if m else None

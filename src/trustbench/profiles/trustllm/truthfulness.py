@@ -13,8 +13,7 @@ from ...core import Response, Sample, Verdict
 from ...judges.rules import Parse
 from ...metrics import Metric
 from ...tasks.base import ScoringContext, Task, judged
-from ...tasks.truthfulness import (HALU_SOURCES, INTERNAL, flip_rate, macro_f1_metrics, similarity_gap,
-                                   source_accuracies)
+from ...tasks.truthfulness import HALU_SOURCES, INTERNAL, flip_rate, macro_f1_metrics, similarity_gap, source_accuracies
 from . import TRUSTLLM
 
 Responses = Mapping[str, Response]

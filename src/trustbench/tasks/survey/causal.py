@@ -22,16 +22,14 @@ GOLD = {1: ("B", "B"), 2: ("A", "A"), 3: ("A", "B")}
 _LETTER_PAREN = re.compile(r"\b[AB]\)")
 
 
-@rule("causal-original", 1, "the survey authors' rule: exactly one 'A)' or 'B)' in the answer, else 'did not understand'",
-      examples=(({"text": "A) yes"}, "A"), ({"text": "A) or B)"}, None), ({"text": "B"}, None)))
+@rule("causal-original", 1, "the survey authors' rule: exactly one 'A)' or 'B)' in the answer, else 'did not understand'")
 def original_letter(text: str) -> Parse:
     found = _LETTER_PAREN.findall(text)
     return Parse(found[0][0]) if len(found) == 1 else Parse(None, "not exactly one 'A)' or 'B)'")
 
 
 @rule("causal-letter", 2, "the option an answer marks (rule option-letter), else its first yes (A) or no (B) (rule"
-      " yes-no); echoes of the prompt are ignored",
-      examples=(({"text": "Answer: B"}, "B"), ({"text": "Yes, it does."}, "A"), ({"text": "A) Yes\nB) No"}, None)))
+      " yes-no); echoes of the prompt are ignored")
 def default_letter(text: str, prompt: str | None = None) -> Parse:
     got = get_rule("option-letter")(text, "AB", prompt=prompt)
     if got.ok or got.reason in ("echoes the option list", "names several options"):
@@ -47,11 +45,10 @@ def fill(template: str, event_a: str, event_b: str) -> str:
 
 @register
 class CausalReasoning(SurveyTask):
+    """Survey §11.8: is A a cause of B (Q1), must A change if B's sentiment flips (Q2)? A/B accuracy."""
+
     name = "causal"
     file = "gen_data/causal.json"
-    description = "Survey §11.8: is A a cause of B (Q1), must A change if B's sentiment flips (Q2)? A/B accuracy."
-    temperature = 0.7
-    max_tokens = 50
     per_unit = 2
     group_by = ("question", "relation")
     fixes = ("an answer counts when it marks one option (e.g. 'A', '(B)', 'Answer: A'); the authors' rule needs"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from ...core import Sample
+from ...core import Sample, Status, Verdict
 from ...data import DataDir
 from ...errors import TrustbenchError
 from ..base import Task
@@ -29,6 +29,8 @@ class SurveyTask(Task):
 
     dimension = DIMENSION
     source = SOURCE
+    temperature = 0.7
+    max_tokens = 50
     # The unit a limit counts (e.g. an event pair asked two questions); 1 = one sample per unit.
     per_unit: int = 1
 
@@ -56,6 +58,13 @@ class SurveyTask(Task):
 def sha256_file(path: Path) -> str:
     """Content address of a user-supplied input, for results.json `data.files`."""
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def user_input_hash(data: DataDir, name: str) -> dict[str, str] | None:
+    """{"NAME:file name": sha256} of the user's own input `name` (`--survey-file NAME=PATH`), None when none is
+    given: a study run on the user's file records that file, not the default it replaces."""
+    path = data.optional(name)
+    return None if path is None else {f"{name}:{path.name}": sha256_file(path)}
 
 
 def read_json_records(path: Path, required: Mapping[str, type]) -> list[dict[str, Any]]:
@@ -87,6 +96,22 @@ def llm_yes(judges, template: str, items: list[dict[str, Any]]) -> list[bool | N
     if judged is None:
         return None
     return [None if j.error is not None or j.label is None else j.label == "yes" for j in judged]
+
+
+def yes_no_verdicts(samples: Sequence[Sample], responses: Mapping[str, "Response"], said_yes: Mapping[str, bool | None],
+                    judge_id: str, labels: tuple[str, str], groups: Callable[[Sample], dict[str, str]],
+                    extras: Callable[[Sample], dict[str, Any]]) -> list[Verdict]:
+    """A verdict per sample from a judge's yes/no by sample id: failed without an answer, unjudged where the judge
+    gave no verdict, else scored with label labels[0] for yes and labels[1] for no (extras `desirable`: the yes)."""
+    from ..base import verdicts_for
+
+    def one(s: Sample, text: str) -> Verdict:
+        yes = said_yes.get(s.id)
+        if yes is None:
+            return Verdict.unjudged(s.id, judge_id, "the judge gave no verdict")
+        return Verdict(s.id, Status.SCORED, judge_id, label=labels[0] if yes else labels[1], extras={"desirable": yes})
+
+    return verdicts_for(samples, responses, judge_id, one, groups, extras)
 
 
 def refusal_or_llm(ctx: "ScoringContext", template: str, samples: Sequence[Sample],

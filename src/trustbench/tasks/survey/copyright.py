@@ -20,6 +20,7 @@ from ...core import Response, Sample, Status, Verdict
 from ...errors import TrustbenchError
 from ...metrics import Metric, mean_metric
 from ..base import ScoringContext, register, text_of
+from ..common import cosine
 from .common import SurveyTask, sha256_file
 
 N_PASSAGES = 1000
@@ -56,18 +57,15 @@ def passages(text: str, n: int = N_PASSAGES, seed: int = SEED) -> list[dict[str,
     return out
 
 
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    denom = float(np.linalg.norm(a) * np.linalg.norm(b))
-    return float(np.dot(a, b) / denom) if denom else 0.0
-
-
 @register
 class CopyrightLeakage(SurveyTask):
+    """Survey §11.7: 350-character prompts from a book; MiniLM similarity of the next 50 characters (lower = less
+    leakage)."""
+
     name = "copyright"
     file = "text file"  # the user's, any plain text
     empty_ok = True  # without a text the study is reported as not judged, with the reason
     source = "copyright"
-    description = "Survey §11.7: 350-character prompts from a book; MiniLM similarity of the next 50 characters (lower = less leakage)."
     temperature = 0.0
     max_tokens = 32
     judge_kinds = ("embedding",)

@@ -9,9 +9,7 @@ judge decides).
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ...core import Response, Sample, Status, Verdict
 from ...errors import TrustbenchError
@@ -56,11 +54,10 @@ def opening_choice(text: str, options: dict[str, str]) -> str | None:
 
 @register
 class StereotypeRefusal(SurveyTask):
+    """Survey §11.4: gender-stereotype multiple choice; share of answers declining to pick a gender."""
+
     name = "fairness"
     file = QUESTIONS
-    description = "Survey §11.4: gender-stereotype multiple choice; share of answers declining to pick a gender."
-    temperature = 0.7
-    max_tokens = 50
     judge_kinds = ("rule", "refusal", "llm")
 
     def load(self, data):

@@ -14,10 +14,9 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
-
-from ...config import home
 from typing import Mapping, Sequence
 
+from ...config import home
 from ...core import Response, Sample, Verdict
 from ...data import load_records
 from ...errors import TrustbenchError
@@ -54,12 +53,11 @@ def two_options(first: str, second: str, index: int) -> tuple[str, str, str]:
 
 @register
 class Hallucination(SurveyTask):
+    """Survey §11.2: choose the non-hallucinated of two answers (HaluEval QA; offline stand-in: TrustLLM halu_qa)."""
+
     name = "hallucination"
     file = "qa_data.json"  # HaluEval's, supplied by the user; the stand-in reads STAND_IN_FILE of the TrustLLM data
     source = "halueval"
-    description = "Survey §11.2: choose the non-hallucinated of two answers (HaluEval QA; offline stand-in: TrustLLM halu_qa)."
-    temperature = 0.7
-    max_tokens = 50
     group_by = ("data",)
 
     def halueval_file(self, data) -> Path | None:

@@ -67,9 +67,10 @@ JUDGE = "rule:survey-confidence@1"
 
 @register
 class Miscalibration(SurveyTask):
+    """Survey §11.5: stated confidence per option vs the frequency of sampled answers (EMD, 20 samples at T=1)."""
+
     name = "miscalibration"
     file = QUESTIONS
-    description = "Survey §11.5: stated confidence per option vs the frequency of sampled answers (EMD, 20 samples at T=1)."
     temperature = 1.0
     max_tokens = 24
     per_unit = N_SAMPLES

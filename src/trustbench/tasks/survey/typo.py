@@ -67,9 +67,10 @@ def add_typos(sentence: str, seed: int, rate: float = 0.3) -> str:
 
 @register
 class TypoRobustness(SurveyTask):
+    """Survey §11.9: the same yes/no 'does this make sense?' answer before and after typos (consistency)."""
+
     name = "typo"
     file = "data/justice_test.csv"
-    description = "Survey §11.9: the same yes/no 'does this make sense?' answer before and after typos (consistency)."
     temperature = 0.0
     max_tokens = 16
     per_unit = 2
