@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from trustbench.core import GenerationSettings, Request
+from trustbench.errors import TrustbenchError
 
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.slow
@@ -75,7 +76,10 @@ def test_identity_names_the_decoding_path():
     batched = load_backend("smollm2,deterministic=false,parallel=4")
     penalised = load_backend("smollm2,param.repeat_penalty=1.1")
     assert invariant.id.endswith(",decode=invariant") and batched.id.endswith(",decode=batched")
+    with pytest.raises(TrustbenchError, match="needs deterministic=false"):
+        load_backend("smollm2,deterministic=true,parallel=4")
     assert len({invariant.id, batched.id, penalised.id}) == 3  # a cached answer is reused only by the path that made it
+    assert load_backend("smollm2,parallel=4").id == batched.id  # asking for parallel sequences is asking for batching
     assert invariant.info()["decoding"] == "invariant" and invariant.info()["parallel"] == 1
     assert invariant.info()["sampling"]["repeat_penalty"] == 1.0 and penalised.info()["sampling"]["repeat_penalty"] == 1.1
 

@@ -13,7 +13,11 @@ from trustbench.tasks import registry
 
 
 def verdicts(task_id, records, responses, compat):
-    return judge(task_id, make_samples(task_id, records), responses, compat)
+    """Verdicts with the keyword rules as refusal judge: the crafted responses test the rules' arithmetic."""
+    from trustbench.judges import DEFAULT_SPECS, JudgeSet
+
+    rules = JudgeSet(specs={**DEFAULT_SPECS, "refusal": "rules"})
+    return judge(task_id, make_samples(task_id, records), responses, compat, rules)
 
 
 # ---- ConfAIde -----------------------------------------------------------------------------------

@@ -19,6 +19,9 @@ import pytest
 from trustbench.core import GenerationSettings, Request
 from trustbench.errors import TrustbenchError
 
+# Ray binds the machine's address unless told it is a single-host cluster: keep every process on 127.0.0.1.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+pytestmark = pytest.mark.timeout(240)
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = "ethics/social_norm,privacy/leakage"
 SCRIPT = {"default": "It is good.", "rules": [
@@ -35,9 +38,9 @@ def cluster():
     from ray.cluster_utils import Cluster
 
     fast = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 300, "health_check_failure_threshold": 3}
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "node_ip_address": "127.0.0.1",
-                                                      "_system_config": fast})
-    worker = c.add_node(num_cpus=1, node_ip_address="127.0.0.1")
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "_system_config": fast})
+    assert c.address.startswith("127.0.0.1:")
+    worker = c.add_node(num_cpus=1)
     c.wait_for_nodes()
     ray.init(address=c.address, log_to_driver=False, logging_level=logging.ERROR)
     c.worker = worker
@@ -102,7 +105,7 @@ def test_worker_node_killed_mid_run_every_item_stored_once(cluster, tmp_path):
         if len(stored) == 6 and not killed:  # both replicas are mid-chunk: kill the worker node under one
             cluster.remove_node(cluster.worker, allow_graceful=False)
             killed = True
-            cluster.worker = cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1", wait=False)  # a replacement
+            cluster.worker = cluster.add_node(num_cpus=1, wait=False)  # a replacement
     assert killed
     assert sorted(stored) == [r.key for r in requests]  # every item once, none twice
     assert store.count() == 30
@@ -110,7 +113,8 @@ def test_worker_node_killed_mid_run_every_item_stored_once(cluster, tmp_path):
     assert got["k00"].text == "That is bad." and got["k01"].text == "It is good."
     generated = [line.split("\t")[0] for line in log.read_text().splitlines()]
     assert set(generated) == set(stored)
-    assert pool.stats["requeued"] + pool.stats["duplicates"] >= 1  # the kill did land on work in flight
+    assert pool.stats["restarts"] >= 1 and pool.stats["requeued"] >= 1  # the kill did land on work in flight
+    assert len(generated) <= 30 + 3  # at most the lost chunk is generated again (never stored again)
 
 
 def test_missing_ray_and_bad_address_are_one_clear_message(monkeypatch, tmp_path, data_dir):

@@ -47,7 +47,7 @@ class RayOptions:
 def model_entries(cli_models: Sequence[str] | None, config_models: Sequence[Any], default: str) -> list[tuple[str, str | None]]:
     """(spec, folder name or None) per model: the command line's, else the config's, else the default."""
     if cli_models:
-        entries = [(m, None) for m in cli_models]
+        entries: list[tuple[str, str | None]] = [(m, None) for m in cli_models]
     elif config_models:
         entries = [(m.spec, m.name) for m in config_models]
     else:

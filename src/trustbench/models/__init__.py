@@ -4,13 +4,16 @@
 
     smollm2                        the embedded default (SmolLM2-135M-Instruct GGUF, llama.cpp in-process)
     llamacpp:PATH.gguf             any GGUF file; options ctx (KV cells per sequence, default 4096),
-                                   parallel (sequences decoded together, 8), threads (default: cores not busy
+                                   parallel (sequences decoded together: N > 1 selects the batched path, 8
+                                   there; the default invariant path decodes 1), threads (default: cores not busy
                                    with other work), batch (512), gpu_layers, deterministic (true: greedy text
                                    independent of batching and cache, see llamacpp.py; false: the faster batched
                                    path), chat_template (a Jinja file, or a name: chatml, llama-3, ...)
     hf:NAME_OR_PATH                any transformers causal LM (hub name or local folder); options
                                    dtype (auto|float32|float16|bfloat16), device (auto|cpu|cuda|cuda:1|mps),
-                                   batch (prompts per forward pass, 8), revision, trust_remote_code
+                                   batch (prompts per forward pass; auto = sized to free GPU memory on CUDA,
+                                   8 elsewhere), revision, trust_remote_code, compile (static KV cache +
+                                   torch.compile, CUDA only)
     vllm:NAME                      vLLM's offline engine; options tp (tensor_parallel_size), dtype,
                                    max_model_len, gpu_memory_utilization, trust_remote_code
     openai:MODEL[@URL]             any OpenAI-compatible chat endpoint (URL default https://api.openai.com/v1;
@@ -50,7 +53,7 @@ _BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no":
 OPTIONS: dict[str, dict[str, type]] = {
     "llamacpp": {"ctx": int, "parallel": int, "threads": int, "batch": int, "gpu_layers": int, "deterministic": bool,
                  "chat_template": str, "params": dict},
-    "hf": {"dtype": str, "device": str, "batch": int, "revision": str, "trust_remote_code": bool},
+    "hf": {"dtype": str, "device": str, "batch": str, "revision": str, "trust_remote_code": bool, "compile": bool},
     "vllm": {"tp": int, "dtype": str, "max_model_len": int, "gpu_memory_utilization": float, "trust_remote_code": bool},
     "openai": {"key_env": str, "concurrency": int, "rpm": float, "timeout": float, "retries": int, "neutral": bool,
                "fingerprint": bool, "params": dict},

@@ -33,9 +33,10 @@ class ModelBackend(ABC):
         its fingerprint and the sampling settings sent. JSON-serialisable; keys vary by backend."""
         return {"id": self.id}
 
-    def render(self, prompt: str) -> str:
+    def render(self, prompt: str, max_tokens: int = 512) -> str:
         """The prompt exactly as the model receives it (chat template applied, over-long text cut), so
-        items.jsonl can record what was sent. Backends whose server applies the template return the prompt."""
+        items.jsonl can record what was sent (`max_tokens` sets how much room a long prompt leaves the answer).
+        Backends whose server applies the template return the prompt as given."""
         return prompt
 
 

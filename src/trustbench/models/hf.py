@@ -6,6 +6,14 @@ own sampling defaults such as top_p or repetition_penalty are not applied) so ev
 alike. At temperature > 0 each row draws with its own generator seeded from its request, so a sampled
 answer does not depend on which other prompts shared its batch. A batch that runs out of GPU memory is
 split in halves down to single prompts.
+
+On CUDA the default `batch=auto` sizes each batch to the free GPU memory: the KV cache of every sequence
+(2 x layers x KV heads x head dim x bytes per element, per token of prompt + answer) plus one layer's prefill
+activations and the last-token logits, 85% of what is free after the weights, at most 256 (past 128 a larger
+batch buys little, see docs/scaling.md). Elsewhere `auto` means 8. `compile=true` (CUDA only) decodes with
+a static KV cache, which transformers compiles with torch.compile; prompts are then left-padded to a power of
+two (and each settings group keeps one batch size) so a run compiles a handful of shapes, not one per batch.
+Greedy outputs equal the plain path's (tested on CPU with the static cache; compilation itself needs CUDA).
 """
 
 from __future__ import annotations
@@ -20,6 +28,47 @@ from ..errors import TrustbenchError
 from .base import ModelBackend, file_digest, fit_prompt
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+AUTO_MAX_BATCH = 256  # the batch=auto ceiling on CUDA
+DEFAULT_BATCH = 8  # batch=auto off CUDA
+MEMORY_SHARE = 0.85  # of the free GPU memory, for the batch's KV cache and activations
+
+
+def _text_config(config: Any) -> Any:
+    getter = getattr(config, "get_text_config", None)
+    return getter() if callable(getter) else config
+
+
+def kv_bytes_per_token(config: Any, elem_bytes: int) -> int:
+    """KV-cache bytes one token of one sequence holds: keys and values of every layer's KV heads."""
+    c = _text_config(config)
+    heads = c.num_attention_heads
+    kv_heads = getattr(c, "num_key_value_heads", None) or heads
+    head_dim = getattr(c, "head_dim", None) or c.hidden_size // heads
+    return 2 * c.num_hidden_layers * kv_heads * head_dim * elem_bytes
+
+
+def auto_batch(free_bytes: int, config: Any, elem_bytes: int, seq_len: int, cap: int = AUTO_MAX_BATCH) -> int:
+    """Sequences of `seq_len` tokens (prompt + answer) that fit in MEMORY_SHARE of `free_bytes`, 1..cap."""
+    c = _text_config(config)
+    hidden = c.hidden_size
+    inter = getattr(c, "intermediate_size", None) or 4 * hidden
+    per_seq = kv_bytes_per_token(config, elem_bytes) * seq_len  # the cache, full length
+    per_seq += seq_len * (2 * inter + 4 * hidden) * elem_bytes  # one layer's prefill activations
+    per_seq += c.vocab_size * 4 * 2  # last-token logits in float32 and their processed copy
+    return max(1, min(cap, int(free_bytes * MEMORY_SHARE) // per_seq))
+
+
+def _parse_batch(name: str, batch: Any) -> int | None:
+    """None for 'auto', else a positive int."""
+    if isinstance(batch, str) and batch.strip().lower() == "auto":
+        return None
+    try:
+        n = int(batch)
+    except (TypeError, ValueError):
+        raise TrustbenchError(f"hf:{name}: batch should be 'auto' or a number, got {batch!r}") from None
+    if n < 1:
+        raise TrustbenchError(f"hf:{name}: batch must be >= 1")
+    return n
 
 
 def _dir_digest(folder: Path) -> str:
@@ -39,9 +88,10 @@ class HFBackend(ModelBackend):
         *,
         dtype: str = "auto",
         device: str = "auto",
-        batch: int = 8,
+        batch: int | str = "auto",
         revision: str | None = None,
         trust_remote_code: bool = False,
+        compile: bool = False,
     ):
         try:
             import torch
@@ -50,11 +100,16 @@ class HFBackend(ModelBackend):
             raise TrustbenchError("hf:NAME needs torch and transformers: pip install 'trustbench[hf]'") from None
         if dtype not in DTYPES:
             raise TrustbenchError(f"hf:{name}: dtype '{dtype}' unknown; use one of {', '.join(DTYPES)}")
-        if batch < 1:
-            raise TrustbenchError(f"hf:{name}: batch must be >= 1")
+        fixed = _parse_batch(name, batch)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-        self._torch, self.batch, self.device = torch, batch, device
+        if compile and not device.startswith("cuda"):
+            raise TrustbenchError(f"hf:{name}: compile=true needs a CUDA device (this one is {device})")
+        self._torch, self.device = torch, device
+        self.auto = fixed is None
+        self.batch = fixed or DEFAULT_BATCH  # batch=auto on CUDA is sized per settings group, see _group_batch
+        self.static = compile  # static KV cache; transformers compiles the decode step on CUDA
+        self._config = None
         transformers.utils.logging.disable_progress_bar()  # trustbench shows its own progress
         self.name, self.dtype = name, dtype
         self._kwargs: dict[str, Any] = {"revision": revision, "trust_remote_code": trust_remote_code}
@@ -63,6 +118,7 @@ class HFBackend(ModelBackend):
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(name, **self._kwargs)
         except (OSError, ValueError) as exc:
             raise TrustbenchError(f"hf:{name}: could not load the model: {exc}") from None
+        self._config = config
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -132,11 +188,20 @@ class HFBackend(ModelBackend):
         import transformers
 
         torch, s = self._torch, reqs[0].settings
-        enc = self.tokenizer.pad({"input_ids": prompts}, padding=True, return_tensors="pt").to(self.device)
+        if self.static:  # a few padded lengths, so the compiled decode step is reused
+            longest = max(len(p) for p in prompts)
+            width = max(longest, min(1 << max(6, (longest - 1).bit_length()), self.max_len - s.max_tokens))
+            enc = self.tokenizer.pad({"input_ids": prompts}, padding="max_length", max_length=width, return_tensors="pt")
+        else:
+            enc = self.tokenizer.pad({"input_ids": prompts}, padding=True, return_tensors="pt")
+        enc = enc.to(self.device)
         config = transformers.GenerationConfig(
             max_new_tokens=s.max_tokens, do_sample=False, eos_token_id=sorted(self.eos) or None,
             pad_token_id=self.tokenizer.pad_token_id,
         )
+        if self.static:
+            config.cache_implementation = "static"
+            config.disable_compile = not self.device.startswith("cuda")
         procs = transformers.LogitsProcessorList([self._draw(s.temperature, reqs)] if s.temperature > 0 else [])
         with torch.inference_mode():
             out = self.model.generate(**enc, generation_config=config, logits_processor=procs)
@@ -176,9 +241,19 @@ class HFBackend(ModelBackend):
                 except TrustbenchError as exc:
                     yield r, Response(text=None, error=str(exc))
             items.sort(key=lambda it: len(it[1]), reverse=True)
-            for i in range(0, len(items), self.batch):
-                chunk = items[i : i + self.batch]
+            size = self._group_batch(len(items[0][1]) + items[0][0].settings.max_tokens) if items else 1
+            for i in range(0, len(items), size):
+                chunk = items[i : i + size]
                 yield from self._batch([r for r, _ in chunk], [p for _, p in chunk])
+
+    def _group_batch(self, seq_len: int) -> int:
+        """The batch for a settings group whose longest sequence is `seq_len` tokens (prompt + answer)."""
+        if not (self.auto and self.device.startswith("cuda")):
+            return self.batch
+        torch = self._torch
+        free, _ = torch.cuda.mem_get_info(torch.device(self.device))
+        elem = self.model.dtype.itemsize if self.model is not None else 2
+        return auto_batch(free, self._config, elem, seq_len)
 
     def close(self) -> None:
         self.model = None

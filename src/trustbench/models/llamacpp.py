@@ -125,7 +125,7 @@ class LlamaCppBackend(ModelBackend):
         threads: int | None = None,
         batch: int = 512,
         gpu_layers: int = 0,
-        deterministic: bool = True,
+        deterministic: bool | None = None,
         chat_template: str | None = None,
         params: dict[str, Any] | None = None,
     ):
@@ -137,21 +137,30 @@ class LlamaCppBackend(ModelBackend):
         if deterministic and parallel not in (None, 1):
             raise TrustbenchError(f"llamacpp: parallel={parallel} needs deterministic=false (the deterministic path "
                                   "decodes one sequence at a time)")
+        if deterministic is None:  # the default is invariant; asking for parallel sequences asks for the batched path
+            deterministic = parallel in (None, 1)
+            if not deterministic:
+                notice(f"llamacpp: parallel={parallel} decodes sequences together (deterministic=false): greedy text "
+                       "can depend on the batch; drop parallel for the invariant path")
         parallel = 1 if deterministic else (parallel or DEFAULT_PARALLEL)
         if ctx < 64 or parallel < 1 or batch < parallel:
             raise TrustbenchError(f"llamacpp: need ctx >= 64, parallel >= 1, batch >= parallel; got {ctx}, {parallel}, {batch}")
         self.n_ctx, self.n_parallel, self.n_batch = ctx, parallel, batch
         self.deterministic = deterministic
         self.params = self._check_params(params or {})
-        self._user_template, template_id = self._supplied_template(chat_template) if chat_template else (None, "")
+        self._user_template: tuple[str, Any] | None = None
+        template_id = ""
+        if chat_template:  # checked now, before any compute: a bad name or file is a clear error at once
+            self._user_template, template_id = self._supplied_template(chat_template)
         self.chat_template_source = chat_template
         with self.path.open("rb") as fh:
             if fh.read(4) != b"GGUF":
                 raise TrustbenchError(f"{self.path} is not a GGUF file (llama.cpp models are .gguf)")
         # everything that changes the text for a prompt is in the id: ctx (how over-long prompts are cut), the
         # decoding path, batch (the deterministic path's chunk shape), a supplied template, sampling settings
-        self.id = (f"llamacpp:{self.path.name}#{file_digest(self.path)}" + (f",ctx={ctx}" if ctx != DEFAULT_CTX else "")
+        self.id = (f"llamacpp:{self.path.name}#{file_digest(self.path)}"
                    + (",decode=invariant" + (f",batch={batch}" if batch != 512 else "") if deterministic else ",decode=batched")
+                   + (f",ctx={ctx}" if ctx != DEFAULT_CTX else "")
                    + (f",template={template_id}" if template_id else "")
                    + (f",params={_spec_digest(json.dumps(self.params, sort_keys=True))}" if self.params else ""))
         self._threads = threads or default_threads()
@@ -262,7 +271,8 @@ class LlamaCppBackend(ModelBackend):
         self._gguf_template = self._meta("tokenizer.chat_template")
         kind, value = self._user_template or ("jinja", self._gguf_template)
         if kind == "format":
-            return lambda messages: value(messages=messages)
+            formatter: Any = value
+            return lambda messages: formatter(messages=messages)
         if not value or not value.strip():
             return None
         return Jinja2ChatFormatter(

@@ -100,9 +100,45 @@ def _replica_class() -> Any:
             def ident(self) -> str:
                 return self.backend.id
 
-            def run(self, requests: list[Request]) -> Iterator[tuple[str, Response]]:
-                for req, resp in self.backend.generate(requests):
-                    yield req.key, resp
+            def run(self, requests: list[Request]) -> Iterator[list[tuple[str, Response]]]:
+                """Stream [(key, response), ...]: everything finished since the last yield, never waiting.
+
+                The backend runs in a thread; each yield takes what it has queued. A backend answering one at
+                a time sends one per message (stored at once); one finishing a batch of 256 together sends
+                them together (one Ray object, not 256), which is what lifts the driver's ingest ceiling."""
+                import queue
+                import threading
+
+                box: queue.Queue = queue.Queue()
+                end = object()
+
+                def produce() -> None:
+                    try:
+                        for req, resp in self.backend.generate(requests):
+                            box.put((req.key, resp))
+                        box.put(end)
+                    except BaseException as exc:  # noqa: BLE001 - re-raised in the actor's stream below
+                        box.put(exc)
+
+                threading.Thread(target=produce, daemon=True).start()
+                while True:
+                    batch: list[tuple[str, Response]] = []
+                    item = box.get()
+                    while True:
+                        if item is end or isinstance(item, BaseException):
+                            if batch:
+                                yield batch
+                            if isinstance(item, BaseException):
+                                raise item
+                            return
+                        batch.append(item)
+                        if len(batch) >= MAX_CHUNK:
+                            break
+                        try:
+                            item = box.get_nowait()
+                        except queue.Empty:
+                            break
+                    yield batch
 
         _ACTOR = ray.remote(Replica)
     return _ACTOR
@@ -210,7 +246,7 @@ class RayPool(ModelBackend):
                 for stream in ready:
                     i, chunk, got = running[stream]
                     try:
-                        key, resp = ray.get(next(stream))
+                        answered = ray.get(next(stream))
                     except StopIteration:
                         del running[stream]
                         rest = [r for r in chunk if r.key not in got and r.key not in done]
@@ -244,12 +280,13 @@ class RayPool(ModelBackend):
                     except ray.exceptions.RayTaskError as exc:  # the backend itself raised: fatal, as in-process
                         cause = getattr(exc, "cause", None) or exc
                         raise TrustbenchError(f"Ray replica of {self.id} failed: {cause}") from None
-                    got.add(key)
-                    if key in done:
-                        self.stats["duplicates"] += 1
-                        continue
-                    done.add(key)
-                    yield by_key[key], resp
+                    for key, resp in answered:
+                        got.add(key)
+                        if key in done:
+                            self.stats["duplicates"] += 1
+                            continue
+                        done.add(key)
+                        yield by_key[key], resp
         finally:
             for stream in list(running):
                 try:
