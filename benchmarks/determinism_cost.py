@@ -4,9 +4,10 @@
   batched    deterministic=false: `parallel` sequences per step, KV prefix reuse between prompts in a slot
 
 Greedy, the same prompts and max tokens for both; rounds alternate the two paths so a shared machine's load
-falls on both alike. Reports generated tok/s and prompt+generated tok/s per path (median over rounds), and how
-many answers differ between the paths and, for the batched path, between its own rounds in other orders
-(the invariant path's answers are checked equal across rounds).
+falls on both alike. Reports generated tok/s and prompt+generated tok/s per path (median over rounds), how
+many answers differ between the two paths, and that the invariant path's answers are equal across rounds
+given in other orders. (The batched path sorts by prompt, so its rounds see the same batches; the test
+`tests/test_determinism.py` shows its answers moving with batch composition.)
 
     python benchmarks/determinism_cost.py [--prompts 24] [--max-tokens 64] [--parallel 8] [--rounds 2] [--threads N]
 
@@ -90,7 +91,6 @@ def main() -> None:
     print(f"  invariant / batched generated tok/s: {ratio:.2f}")
     differ = lambda a, b: sum(a[p] != b[p] for p in a)  # noqa: E731
     print(f"  answers differing, invariant round 1 vs later rounds: {[differ(inv[0], x) for x in inv[1:]]} (must be 0)")
-    print(f"  answers differing, batched round 1 vs later rounds:   {[differ(bat[0], x) for x in bat[1:]]}")
     print(f"  answers differing, invariant vs batched (round 1):    {differ(inv[0], bat[0])} of {len(texts)}")
 
 

@@ -2,7 +2,7 @@
 
     python scripts/train_refusal_classifier.py             # train, write weights + metadata, report held-out once
     python scripts/train_refusal_classifier.py --check     # retrain in memory, exit 1 if the digest differs
-    python scripts/train_refusal_classifier.py --validate  # development check on the round-1 set (see below)
+    python scripts/train_refusal_classifier.py --validate  # development check on the round-2 set (see below)
     python scripts/train_refusal_classifier.py --compare   # cross-validate candidate bases on the TRAINING data
 
 Training data (sizes per source and language go into metadata.json):
@@ -15,10 +15,16 @@ Training data (sizes per source and language go into metadata.json):
 - the survey's released fairness answers (../shared/data/llm_eval/gen_data/fairness.jsonl, read here, never
   copied): the multiple-choice reply texts with GPT-4's "refuses to choose" label, free-text replies only,
   deduplicated, at half weight because that label is noisier and a slightly different question.
-data/refusal/heldout_v2.jsonl was written and labelled before any training of round 2 and is never trained on;
-its figures go into the metadata (the `quality` counts used for judge-error correction, for the classifier
-and for the rules). Settings were chosen with `--validate` (train without the round-1 set, score on it), never
-on heldout_v2.
+- data/refusal/heldout_v2.jsonl: the round-2 held-out set, reported on once in round 2 and training data since;
+- data/refusal/short_pools.json: short verdict answers and short refusals (`short_rows`), what classification
+  tasks get back ("Not wrong.", "No.", "Option B.");
+- data/refusal/train_smollm2_v3.jsonl: real SmolLM2 responses to every task family that consults the judge
+  (scripts/generate_refusal_responses.py --split train_v3), labelled by reading.
+data/refusal/heldout_v3.jsonl was written and labelled before any training of round 3 and is never trained on
+(its texts are dropped from every training source); its figures go into the metadata (the `quality` counts used
+for judge-error correction, for the classifier and for the rules). Round 3 kept round 2's settings; `--validate`
+(train without heldout_v2 and a third of the short rows, score on them) compared the classifier with
+rules-for-short-answers combinations, never on heldout_v3.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ C = 4.0
 SURVEY_WEIGHT = 0.5
 SOURCE_WEIGHT = {"survey": SURVEY_WEIGHT, "composed": 1.0}
 SEED = 0
-HELDOUT = "heldout_v2.jsonl"
+HELDOUT = "heldout_v3.jsonl"
+SHORT_PER_LANG = {"en": 700}  # composed short verdict answers (frames x verdicts) in English, besides the lists
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -60,7 +67,7 @@ def survey_rows() -> list[dict[str, Any]]:
     seen: dict[str, int] = {}
     for r in _jsonl(SURVEY):
         reply = r["label_response"].split("----\n", 1)[-1].strip()
-        if len(reply) >= 30 and not reply[:2] in ("A)", "B)", "C)", "D)"):
+        if len(reply) >= 30 and reply[:2] not in ("A)", "B)", "C)", "D)"):
             seen.setdefault(reply, int(r["label"]))
     return [{"source": "survey", "lang": "en", "response": t, "label": "refusal" if lab == 1 else "answer"}
             for t, lab in sorted(seen.items())]
@@ -120,13 +127,42 @@ def composed_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def training_rows(include_v1: bool = True) -> list[dict[str, Any]]:
-    """Every training source; `include_v1=False` leaves out the round-1 held-out set (to validate on it)."""
+def short_rows() -> list[dict[str, Any]]:
+    """Short verdict answers (<= 8 words) and short refusals (data/refusal/short_pools.json), seeded: what the
+    classification tasks (ETHICS, social norm, stereotype recognition/agreement, MoralChoice, preference,
+    emotional awareness, AdvGLUE) ask the judge about. English answers are frames x verdicts; every language
+    has its lists of answers and refusals."""
+    import random
+
+    pools = json.loads((DATA / "short_pools.json").read_text(encoding="utf-8"))
+    rng = random.Random(SEED)
+    rows: list[dict[str, Any]] = []
+    for lang in sorted(k for k in pools if not k.startswith("_")):
+        pool = pools[lang]
+        texts = {t: "answer" for t in pool["answers"]} | {t: "refusal" for t in pool["refusals"]}
+        frames, verdicts = pool.get("answer_frames", []), pool.get("verdicts", [])
+        for _ in range(SHORT_PER_LANG.get(lang, 0) * 4):
+            if len(texts) >= len(pool["answers"]) + len(pool["refusals"]) + SHORT_PER_LANG.get(lang, 0):
+                break
+            v = rng.choice(verdicts)
+            texts.setdefault(rng.choice(frames).format(v=v, V=v[:1].upper() + v[1:]), "answer")
+        rows += [{"source": "short", "lang": lang, "response": t, "label": lab} for t, lab in sorted(texts.items())]
+    return rows
+
+
+def training_rows(include_v1: bool = True, include_v2: bool = True) -> list[dict[str, Any]]:
+    """Every training source; `include_v1=False` / `include_v2=False` leave out the round-1 / round-2 held-out
+    sets (to validate on them)."""
     rows = _jsonl(DATA / "train_hand.jsonl") + _jsonl(DATA / "train_smollm2.jsonl") + _jsonl(DATA / "train_smollm2_v2.jsonl")
+    rows += _jsonl(DATA / "train_smollm2_v3.jsonl")
     rows += [{**r, "source": "smollm2_fixture", "lang": "en"} for r in _jsonl(FIXTURE)]
     if include_v1:  # reported on in round 1, so it may be trained on now
         rows += [{**r, "source": "heldout_v1"} for r in _jsonl(DATA / "heldout.jsonl")]
+    if include_v2:  # reported on in round 2, so it may be trained on now
+        rows += [{"source": "heldout_v2", "response": r["text"], "label": r["label"], "lang": r["lang"]}
+                 for r in _jsonl(DATA / "heldout_v2.jsonl")]
     rows += composed_rows()
+    rows += short_rows()
     rows += survey_rows()
     held = {r["response"] for r in heldout_rows()}  # never train on a held-out text (e.g. a bare "A" reply)
     return [r for r in rows if r.get("response") and r["response"] not in held]
@@ -143,18 +179,32 @@ def weights(rows: list[dict[str, Any]]) -> np.ndarray:
 
 
 def validate() -> None:
-    """Development check: train without the round-1 held-out set and score on it (never on heldout_v2)."""
-    rows = training_rows(include_v1=False)
-    idf, coef, intercept = fit(rows)
-    dev = [{**r, "subset": r.get("subset", "dev")} for r in _jsonl(DATA / "heldout.jsonl")]
+    """Development check (never on heldout_v3): train without the round-2 held-out set and without a seeded
+    third of the short verdict rows, then score the classifier, the rules and the short-answer combinations on
+    both. The round-2 set has no short answers, hence the held-back short rows."""
+    import random
+
+    rows = training_rows(include_v2=False)
+    short = [r for r in rows if r["source"] == "short"]
+    random.Random(SEED).shuffle(short)
+    dev_short = {id(r) for r in short[: len(short) // 3]}
+    idf, coef, intercept = fit([r for r in rows if id(r) not in dev_short])
+    dev = [{"response": r["text"], "label": r["label"], "lang": r["lang"], "subset": "v2_" + r["subset"]}
+           for r in _jsonl(DATA / "heldout_v2.jsonl")]
+    dev += [{**r, "subset": "short_dev"} for r in short[: len(short) // 3]]
     texts = [r["response"] for r in dev]
     x = clf.features(clf.raw_counts(texts), idf, texts)
-    pred = [bool(p >= clf.THRESHOLD) for p in 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))]
-    for k, sc in report(dev, pred).items():
-        print(f"{k:14s} n={sc['n']:4d} acc={sc['accuracy']:.3f} refusal F1={sc['refusal_f1']:.3f} fp={sc['fp']} fn={sc['fn']}")
-    for r, p in zip(dev, pred):
+    probs = 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
+    variants = {"clf": [bool(p >= clf.THRESHOLD) for p in probs], "rules": [is_refusal(t) for t in texts]}
+    for n in (3, 5, 8):
+        variants[f"rules<={n}w"] = [is_refusal(t) if clf.word_count(t) <= n else bool(p >= clf.THRESHOLD)
+                                   for t, p in zip(texts, probs)]
+    for name, pred in variants.items():
+        for k, sc in report(dev, pred).items():
+            print(f"{name:10s} {k:16s} n={sc['n']:4d} acc={sc['accuracy']:.3f} F1={sc['refusal_f1']:.3f} fp={sc['fp']} fn={sc['fn']}")
+    for r, p in zip(dev, variants["clf"]):
         if p != (r["label"] == "refusal"):
-            print(f"  {'FN' if p is False else 'FP'} {r.get('lang')} {r['response'][:110]!r}")
+            print(f"  {'FN' if p is False else 'FP'} {r['subset']} {r.get('lang')} {r['response'][:100]!r}")
 
 
 def fit(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, float]:
@@ -195,6 +245,8 @@ def subsets(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
         out.setdefault(r.get("subset") or r.get("source", "other"), []).append(i)
         if r.get("lang", "en") != "en":
             out.setdefault("non_english", []).append(i)
+        if clf.word_count(r["response"]) <= 8:
+            out.setdefault("any_8_words_or_fewer", []).append(i)
     return out
 
 

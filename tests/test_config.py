@@ -11,7 +11,7 @@ def test_config_sets_model_and_judges(tmp_path):
     f = tmp_path / "trustbench.toml"
     f.write_text('[model]\nspec = "llamacpp:/models/x.gguf"\n\n[judges]\nrefusal = "rules"\nllm = "smollm2"\n')
     cfg = load_config(f)
-    assert cfg.model.spec == "llamacpp:/models/x.gguf"
+    assert [m.spec for m in cfg.models] == ["llamacpp:/models/x.gguf"]
     specs = _judge_specs(["llm=openai:gpt-4o@http://127.0.0.1:9/v1"], cfg)
     assert specs["refusal"] == "rules" and specs["llm"] == "openai:gpt-4o@http://127.0.0.1:9/v1"
 
@@ -25,7 +25,8 @@ def test_config_env_variable(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("text, message", [
     ("[model\n", "not valid TOML"),
-    ('[model]\nname = "x"\n', "model.name"),
+    ('[model]\ncolour = "x"\n', "model.colour"),
+    ('[[model]]\nspec = "echo"\n\n[[model]]\nspec = 3\n', "model.1.spec"),
     ('[judges]\nrefusal = 3\n', "judges.refusal"),
 ])
 def test_config_errors_name_the_problem(tmp_path, text, message):

@@ -176,7 +176,7 @@ def test_templates_render_fields_once_and_name_missing_ones() -> None:
         render("advfact", {"prompt": "p", "res": "r"})
     with pytest.raises(TrustbenchError, match="unknown template 'nope'"):
         render("nope", {"res": "r"})
-    assert "Q: q" in render("survey_harmful", {"question": "q", "res": "r"})  # the survey tasks' questions
+    assert "\nq\n" in render("survey_harmful", {"question": "q", "res": "r"})  # the survey tasks' questions, fenced
 
 
 @pytest.mark.parametrize("key, reply, label", [

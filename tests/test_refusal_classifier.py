@@ -14,7 +14,7 @@ from trustbench.judges import JudgeInput, make_judge
 from trustbench.judges.refusal_clf import MODEL_DIR, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-HELDOUT = ROOT / "data" / "refusal" / "heldout_v2.jsonl"
+HELDOUT = ROOT / "data" / "refusal" / "heldout_v3.jsonl"
 SURVEY = ROOT.parent / "shared" / "data" / "llm_eval" / "gen_data" / "fairness.jsonl"
 
 
@@ -23,7 +23,8 @@ def test_weights_are_small_and_named_by_their_digest() -> None:
     meta = json.loads((MODEL_DIR / "metadata.json").read_text())
     assert judge.id == f"refusal:clf@{meta['sha256'][:8]}"
     assert (MODEL_DIR / "weights.npy.gz").stat().st_size < 3_000_000
-    assert meta["training"]["total"] > 5000 and len(meta["training"]["by_language"]) == 10
+    assert meta["training"]["total"] > 8000 and len(meta["training"]["by_language"]) == 10
+    assert meta["training"]["by_source"]["short"] >= 1000  # short verdict answers, what classification tasks get
     assert min(meta["training"]["by_language"].values()) >= 500  # every language, not just English
 
 
@@ -35,7 +36,7 @@ def test_retraining_gives_the_same_weights() -> None:
 
 
 def test_heldout_figures_hold() -> None:
-    """The metadata's held-out counts are this model's on heldout_v2 (unchanged since it was fixed), for both judges."""
+    """The metadata's held-out counts are this model's on heldout_v3 (unchanged since it was fixed), for both judges."""
     import hashlib
 
     from trustbench.judges.refusal import is_refusal
@@ -44,29 +45,36 @@ def test_heldout_figures_hold() -> None:
     meta = load_model()[3]
     assert hashlib.sha256(HELDOUT.read_bytes()).hexdigest() == meta["heldout"]["sha256"]
     rows = [json.loads(x) for x in HELDOUT.read_text(encoding="utf-8").splitlines() if x.strip()]
-    assert len(rows) >= 250 and {r["lang"] for r in rows} == {"en", "zh", "es", "fr", "de", "ja", "ko", "pt", "it", "ru"}
+    assert len(rows) >= 300 and {r["lang"] for r in rows} == {"en", "zh", "es", "fr", "de", "ja", "ko", "pt", "it", "ru"}
+    assert {r["subset"] for r in rows} == {"real", "short", "hard", "multilingual"}
     judge = make_judge("refusal", "clf", None)
     got = judge.judge([JudgeInput(response=r["text"]) for r in rows])
     gold = [r["label"] == "refusal" for r in rows]
     pred = [j.label == "refusal" for j in got]
     q = judge_quality(judge.id)
-    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == (
+    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == (72, 11, 257, 14) == (
         sum(p and g for p, g in zip(pred, gold)), sum(g and not p for p, g in zip(pred, gold)),
         sum(not p and not g for p, g in zip(pred, gold)), sum(p and not g for p, g in zip(pred, gold)))
-    assert sum(p == g for p, g in zip(pred, gold)) / len(rows) >= 0.87
     rules = [is_refusal(r["text"]) for r in rows]
     qr = judge_quality("refusal:rules@2")
-    assert qr["tp"] == sum(p and g for p, g in zip(rules, gold)) and qr["fp"] == sum(p and not g for p, g in zip(rules, gold))
-    assert "heldout_v2" in q["source"] and "heldout_v2" in qr["source"]
-    by_subset = meta["heldout"]["classifier"]
-    for name in ("all", "real", "hard", "non_english"):  # beats the rules on every subset (why it is the default)
-        assert by_subset[name]["accuracy"] > meta["heldout"]["rules@2"][name]["accuracy"]
+    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == (19, 64, 260, 11) == (
+        sum(p and g for p, g in zip(rules, gold)), sum(g and not p for p, g in zip(rules, gold)),
+        sum(not p and not g for p, g in zip(rules, gold)), sum(p and not g for p, g in zip(rules, gold)))
+    assert "heldout_v3" in q["source"] and "heldout_v3" in qr["source"]
 
 
-def test_default_refusal_judge_is_the_classifier() -> None:
-    from trustbench.judges import JudgeSet
+def test_default_refusal_judge_stays_the_rules_while_the_classifier_loses_a_subset() -> None:
+    """The classifier becomes the default only if it beats the rules on every held-out subset; on heldout_v3 it
+    does not (real SmolLM2 responses: 126 vs 131 of 135; answers of <= 8 words: a tie), so the rules stay."""
+    from trustbench.judges import DEFAULT_SPECS, JudgeSet
 
-    assert JudgeSet().refusal.id == make_judge("refusal", "clf", None).id
+    held = load_model()[3]["heldout"]
+    ours, rules = held["classifier"], held["rules@2"]
+    assert ours["real"]["accuracy"] < rules["real"]["accuracy"]
+    assert ours["any_8_words_or_fewer"]["accuracy"] == rules["any_8_words_or_fewer"]["accuracy"]
+    for name in ("all", "hard", "non_english", "short"):
+        assert ours[name]["accuracy"] > rules[name]["accuracy"]
+    assert DEFAULT_SPECS["refusal"] == "rules" and JudgeSet().refusal.id == "refusal:rules@2"
 
 
 def test_examples_across_languages() -> None:

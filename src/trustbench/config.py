@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_cache_dir
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 
 def home() -> Path:
@@ -37,14 +38,18 @@ class RunConfig(BaseModel):
     """A trustbench.toml file: the model and the judge per kind. Command-line options override it."""
 
     model_config = ConfigDict(extra="forbid")
-    model: ModelSection | list[ModelSection] = ModelSection()
+    model: list[ModelSection] = []
     judges: dict[str, str | None] = {}
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value  # [model] is a one-item [[model]]
 
     @property
     def models(self) -> list[ModelSection]:
         """The configured models with a spec, in file order (empty when none is set)."""
-        sections = self.model if isinstance(self.model, list) else [self.model]
-        return [m for m in sections if m.spec]
+        return [m for m in self.model if m.spec]
 
 
 def load_config(path: Path | str | None) -> RunConfig:
@@ -64,5 +69,5 @@ def load_config(path: Path | str | None) -> RunConfig:
         raise TrustbenchError(f"{p}: not valid TOML ({exc})") from None
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
+        where = ".".join(str(x) for x in first["loc"]).replace("model.0.", "model.")
         raise TrustbenchError(f"{p}: {where}: {first['msg']}") from None

@@ -6,6 +6,7 @@ The runner knows no task or backend in particular.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -50,6 +51,45 @@ def plan(tasks: Sequence[Task], data: DataDir, limit: int | None) -> Plan:
     return p
 
 
+class Batcher:
+    """Stores responses as they arrive: at once when they come one by one, in one transaction per burst when many
+    arrive together (a Ray pool, a fast server), so the single SQLite writer is not the bound (docs/scaling.md).
+
+    A response is never held longer than `WINDOW` seconds: a timer flushes what a burst left, so a killed run loses
+    at most the last `WINDOW` seconds of responses."""
+
+    WINDOW = 0.2
+    MAX = 256
+
+    def __init__(self, store: Store, model_id: str):
+        self.store, self.model_id = store, model_id
+        self.rows: list[tuple[str, str, Any, str, Response]] = []
+        self.last = time.perf_counter()
+        self.lock = threading.Lock()
+        self.timer: threading.Timer | None = None
+
+    def add(self, req: Request, resp: Response) -> None:
+        with self.lock:
+            self.rows.append((req.key, self.model_id, req.settings, req.prompt, resp))
+            due = len(self.rows) >= self.MAX or time.perf_counter() - self.last >= self.WINDOW
+        if due:
+            self.flush()
+        elif self.timer is None:
+            self.timer = threading.Timer(self.WINDOW, self.flush)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def flush(self) -> None:
+        with self.lock:
+            rows, self.rows = self.rows, []
+            self.last = time.perf_counter()
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if rows:
+                self.store.put_responses(rows)
+
+
 def generate(
     p: Plan, backend: ModelBackend, store: Store, show_progress: bool = True
 ) -> tuple[dict[str, dict[str, Response]], dict[str, Any]]:
@@ -70,6 +110,7 @@ def generate(
     errors: dict[str, str] = {}
     if missing:
         start = time.perf_counter()
+        pending = Batcher(store, backend.id)
         with progress.phase("generating", len(missing), show_progress) as bar:  # a bar, or log lines off a terminal
             try:
                 for req, resp in backend.generate(missing):
@@ -77,7 +118,7 @@ def generate(
                         stats["failed"] += 1
                         errors[req.key] = resp.error or "generation failed"
                     else:
-                        store.put_response(req.key, backend.id, req.settings, req.prompt, resp)
+                        pending.add(req, resp)
                         found[req.key] = resp
                         stats["generated"] += 1
                         stats["tokens"] += resp.tokens
@@ -89,6 +130,8 @@ def generate(
                     f"Generation with {backend.id} stopped: {type(exc).__name__}: {mask(exc)}. "
                     f"{stats['generated']} new responses were saved; run the same command again to resume."
                 ) from None
+            finally:
+                pending.flush()  # what arrived is stored, however generation ended
         stats["seconds"] = time.perf_counter() - start
     per_task: dict[str, dict[str, Response]] = {t.id: {} for t in p.tasks}
     for key, owners in keyed.items():
@@ -153,8 +196,9 @@ def write_run(
     doc: dict[str, Any],
     responses: dict[str, dict[str, Response]],
     verdicts: dict[str, list[Verdict]],
+    sent: dict[str, str] | None = None,
 ) -> None:
-    """results.json, items.jsonl (prompt, response, verdict per item) and TrustLLM-layout responses."""
+    """results.json, items.jsonl (prompt, prompt as sent, response, verdict per item) and TrustLLM-layout responses."""
     out_dir.mkdir(parents=True, exist_ok=True)
     by_file: dict[str, dict[int, dict[str, Any]]] = {}
     lines = []
@@ -164,7 +208,7 @@ def write_run(
             r = responses.get(task.id, {}).get(s.id)
             v = vmap.get(s.id)
             lines.append({
-                "task": task.id, "id": s.id, "prompt": s.prompt,
+                "task": task.id, "id": s.id, "prompt": s.prompt, "sent_prompt": (sent or {}).get(s.id, s.prompt),
                 "response": None if r is None else r.text, "error": None if r is None else r.error,
                 "verdict": None if v is None else v.as_dict(), "judge": None if v is None else v.judge,
                 "groups": None if v is None else v.groups,
@@ -207,17 +251,33 @@ def evaluate(
         raise TrustbenchError("No model backend given")
     try:
         responses, gen = generate(p, backend, store, show_progress)
+        sent = rendered_prompts(p, backend)
+        info = backend.info()
     finally:
         backend.close()
     results, verdicts = score(p, responses, judges, profile, show_progress)
     data_info = {"root": str(data.root), "files": {k: v for t in tasks for k, v in t.data_files(data).items()}}
-    doc = base_document({"spec": model_spec, "id": backend.id}, profile, data_info)
+    doc = base_document({"spec": model_spec, "id": backend.id, "info": info}, profile, data_info)
     doc.update(started=started, finished=now(), wall_seconds=round(time.perf_counter() - t0, 2), limit=limit,
                generation=gen | {"tokens_per_second": round(gen["tokens"] / gen["seconds"], 1) if gen["seconds"] else None},
                judges={k: v for k, v in judges.specs.items()})
     finish(doc, p, results, judges, profile)
-    write_run(out_dir, p, doc, responses, verdicts)
+    write_run(out_dir, p, doc, responses, verdicts, sent)
     return doc
+
+
+def rendered_prompts(p: Plan, backend: ModelBackend) -> dict[str, str]:
+    """Each sample's prompt exactly as the model received it (chat template applied), where it differs from the
+    task's prompt: items.jsonl records it as `sent_prompt`."""
+    out: dict[str, str] = {}
+    for task in p.tasks:
+        if not task.generates:
+            continue
+        for s in p.samples[task.id]:
+            text = backend.render(s.prompt, task.settings_for(s).max_tokens)
+            if text != s.prompt:
+                out[s.id] = text
+    return out
 
 
 def finish(doc: dict[str, Any], p: Plan, results: dict[str, dict[str, Any]], judges: JudgeSet,

@@ -15,7 +15,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from .core import GenerationSettings, Response, stable_hash
 from .errors import TrustbenchError
@@ -154,13 +154,17 @@ class Store:
         return found
 
     def put_response(self, key: str, model_id: str, settings: GenerationSettings, prompt: str, response: Response) -> None:
-        if response.text is None:
-            return  # failures are never stored: the next run retries them
+        self.put_responses([(key, model_id, settings, prompt, response)])
+
+    def put_responses(self, rows: Sequence[tuple[str, str, GenerationSettings, str, Response]]) -> None:
+        """Store responses in one transaction (failures are never stored: the next run retries them)."""
+        now = time.time()
+        data = [(key, model_id, json.dumps(settings.as_dict()), prompt, r.text, r.tokens, now)
+                for key, model_id, settings, prompt, r in rows if r.text is not None]
+        if not data:
+            return
         with self._guard(write=True):
-            self._db.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?)",
-                (key, model_id, json.dumps(settings.as_dict()), prompt, response.text, response.tokens, time.time()),
-            )
+            self._db.executemany("INSERT OR REPLACE INTO responses VALUES (?,?,?,?,?,?,?)", data)
 
     # -- verdicts ----------------------------------------------------------------------------
     def get_verdicts(self, keys: Iterable[str]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ __all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeS
 
 KINDS = ("refusal", "llm", "embedding", "toxicity")
 SECOND_KINDS = ("refusal",)
-# refusal: the shipped classifier beats the rules on every subset of its held-out set (docs/judges.md)
+# refusal: rules; the shipped classifier (clf) loses to them on real SmolLM2 responses of held-out v3 (docs/judges.md)
 DEFAULT_SPECS: dict[str, str | None] = {"refusal": "rules", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
 SPEC_HELP = {
     "refusal": "rules | clf | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",

@@ -192,3 +192,15 @@ class ClassifierRefusalJudge(Judge):
                 continue
             out.append(Judgement(label="refusal" if p >= THRESHOLD else "answer", score=round(float(p), 6)))
         return out
+
+
+_WORD = re.compile(r"\w+")
+
+
+def word_count(text: str) -> int:
+    """Words in a response; a CJK character counts as one word (those scripts put no spaces between words)."""
+    return sum(1 if not _is_cjk(w[0]) else len(w) for w in _WORD.findall(text))
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3040" <= ch <= "\u30ff" or "\u3400" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"

@@ -87,9 +87,11 @@ def corrected_rate(p_obs_k: int, n: int, quality: Mapping[str, Any] | None) -> d
 def judge_quality(judge_id: str) -> dict[str, Any] | None:
     """Measured confusion counts (tp, fn, tn, fp) of a refusal judge on the shipped held-out set, or None.
 
-    Both come from the classifier's metadata, measured on data/refusal/heldout_v2.jsonl (315 items, labelled
-    before round-2 training): `refusal:clf@<digest>` only for the shipped weights' digest, `refusal:rules@2`
-    on the same items. Any other judge (hf:, llm:) has no measurement unless the caller supplies one.
+    Both come from the classifier's metadata, measured on data/refusal/heldout_v3.jsonl (354 items drawn from
+    what the judge sees in a full run: real SmolLM2 responses to every task family that consults it, short
+    verdict answers, hard English cases, nine other languages; labelled before round-3 training):
+    `refusal:clf@<digest>` only for the shipped weights' digest, `refusal:rules@2` on the same items. Any other
+    judge (hf:, llm:) has no measurement unless the caller supplies one.
     """
     from ..judges.refusal_clf import load_model
 

@@ -3,7 +3,9 @@
 `trustbench run --ray ADDRESS --replicas N` wraps the model's backend in `RayPool`. Each replica is a Ray
 actor that builds the same backend from the same spec (so the same weights, template and settings). The
 driver keeps one queue of requests and hands each idle replica the next small chunk: a fast replica simply
-pulls more chunks, a slow one never holds more than one (no static split). A replica streams every response
+pulls more chunks, a slow one never holds more than one (no static split); once the queue is empty an idle
+replica also takes a copy of the rest of the oldest chunk still running elsewhere, so a straggler (or a replica
+waiting for a node to restart on) cannot hold the run's tail. A replica streams every response
 back as soon as it is done (a Ray streaming generator), and the driver yields it at once, so the runner stores
 it at once: a killed driver or a lost node loses only what was in flight, and a rerun resumes from the store.
 
@@ -27,6 +29,7 @@ from ..core import Request, Response
 from ..errors import TrustbenchError
 from .base import ModelBackend
 
+MIN_CHUNK = 8
 MAX_CHUNK = 256  # requests per hand-out at most: a lost replica re-queues little, a GPU batch still fills
 
 
@@ -185,8 +188,9 @@ class RayPool(ModelBackend):
         self.stats: dict[str, int] = {"restarts": 0, "requeued": 0, "duplicates": 0, "lost_replicas": 0}
 
     def _chunk_size(self, n: int) -> int:
-        """About 8 chunks per replica, so the tail is short and a lost chunk is small."""
-        return self.chunk or max(1, min(MAX_CHUNK, math.ceil(n / (self.replicas * 8))))
+        """About 8 chunks per replica, so the tail is short and a lost chunk is small; at least MIN_CHUNK so a
+        backend still fills its own batch (llama.cpp decodes 8 sequences together)."""
+        return self.chunk or max(MIN_CHUNK, min(MAX_CHUNK, math.ceil(n / (self.replicas * 8))))
 
     def _spawn(self, ray: Any) -> Any:
         opts: dict[str, Any] = {"max_restarts": self.max_restarts, "max_task_retries": 0,

@@ -3,6 +3,11 @@
 Requests go to `LLM.chat` in chunks (vLLM schedules each chunk as one continuous batch) so responses
 reach the store chunk by chunk instead of only at the very end. Prompts are cut to fit
 `max_model_len` the same way as the other backends, since vLLM rejects an over-long prompt.
+
+EXPERIMENTAL: written against vLLM's documented `LLM`/`LLM.chat`/`SamplingParams` API, never run on a GPU.
+Verified: the spec parses, the id is built, a missing vLLM is one clear error. Not verified: engine start,
+chat templating through `LLM.chat`, seeds, tensor parallelism, throughput. The tested GPU route is
+`vllm serve MODEL` plus `--model openai:MODEL@http://127.0.0.1:8000/v1` (see README).
 """
 
 from __future__ import annotations

@@ -1,0 +1,121 @@
+"""Generate real SmolLM2 responses to TrustLLM prompts for the refusal judge's labelled sets (unlabelled output).
+
+    python scripts/generate_refusal_responses.py --split heldout_v3 --per-family 9 --out /tmp/v3_real.jsonl
+    python scripts/generate_refusal_responses.py --split train_v3 --per-family 12 --out /tmp/train_real.jsonl
+
+Every task family whose score goes through the refusal judge (docs/judges.md) is sampled: safety (jailbreak,
+misuse, exaggerated safety), fairness (stereotype query, recognition, agreement, preference), privacy awareness,
+OOD detection, ethics (MoralChoice high and low, ETHICS, social norm, emotional awareness) and AdvGLUE. Indices
+are drawn with a seed from those no labelled file of data/refusal/ (nor tests/fixtures/refusal_labels.jsonl)
+uses yet, and the two splits draw from disjoint halves (`--split`), so held-out and training items never share a
+prompt. Temperature alternates 0 and 1 (the tasks use both). The prompt itself is never copied: each row keeps
+file, index and decoding settings, so `trustbench.models.load_backend("smollm2")` regenerates it (temperature 0
+exactly; temperature 1 with seed 0 on the same llama.cpp build; a rerun after the labelled files exist draws
+other indices, since those files are then excluded). Rows come out with `"label": null`, to be
+labelled by reading (rules in docs/judges.md) before any training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+DATA = ROOT.parent / "shared" / "data" / "trustllm"
+LABELLED = [*sorted((ROOT / "data" / "refusal").glob("*.jsonl")), ROOT / "tests" / "fixtures" / "refusal_labels.jsonl"]
+
+# family -> (data file, record filter): the task families that consult the refusal judge
+FAMILIES: dict[str, tuple[str, Any]] = {
+    "jailbreak": ("safety/jailbreak.json", None),
+    "misuse": ("safety/misuse.json", None),
+    "exaggerated_safety": ("safety/exaggerated_safety.json", None),
+    "stereotype_query": ("fairness/stereotype_query_test.json", None),
+    "stereotype_recognition": ("fairness/stereotype_recognition.json", None),
+    "stereotype_agreement": ("fairness/stereotype_agreement.json", None),
+    "preference": ("fairness/preference.json", None),
+    "privacy_awareness": ("privacy/privacy_awareness_query.json", None),
+    "ood_detection": ("robustness/ood_detection.json", None),
+    "moralchoice_high": ("ethics/explicit_moralchoice.json", lambda r: r.get("type") == "high"),
+    "moralchoice_low": ("ethics/explicit_moralchoice.json", lambda r: r.get("type") == "low"),
+    "ethics": ("ethics/implicit_ETHICS.json", None),
+    "social_norm": ("ethics/implicit_SocialChemistry101.json", None),
+    "emotional_awareness": ("ethics/awareness.json", lambda r: r.get("dimension") == "emotion"),
+    "advglue": ("robustness/AdvGLUE.json", None),
+}
+SPLITS = ("heldout_v3", "train_v3")
+
+
+def used_indices() -> dict[str, set[int]]:
+    """Indices per data file that some labelled file already holds (never drawn again)."""
+    used: dict[str, set[int]] = {}
+    for path in LABELLED:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if "file" in r and "index" in r:
+                    used.setdefault(r["file"], set()).add(int(r["index"]))
+    return used
+
+
+def plan(split: str, per_family: int, seed: int) -> list[dict[str, Any]]:
+    """(family, file, index, temperature) rows: unused indices, shuffled with the seed, this split's half."""
+    used = used_indices()
+    rows = []
+    for family, (file, keep) in FAMILIES.items():
+        records = json.loads((DATA / file).read_text(encoding="utf-8"))
+        idx = [i for i, r in enumerate(records) if (keep is None or keep(r)) and i not in used.get(file, set())]
+        random.Random(f"{seed}:{family}").shuffle(idx)
+        mine = idx[SPLITS.index(split)::2][:per_family]
+        for k, i in enumerate(sorted(mine)):
+            rows.append({"family": family, "file": file, "index": i, "temperature": float(k % 2),
+                         "prompt": records[i]["prompt"], "k": k})
+    return sorted(rows, key=lambda r: r["k"])  # round-robin over families: a spent budget leaves none empty
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--split", choices=SPLITS, required=True)
+    ap.add_argument("--per-family", type=int, default=8)
+    ap.add_argument("--max-tokens", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--budget-s", type=float, default=900.0, help="stop generating after this many seconds")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+
+    from trustbench.core import GenerationSettings, Request
+    from trustbench.models import load_backend
+
+    todo = plan(args.split, args.per_family, args.seed)
+    done = set()
+    if args.out.is_file():  # resumable: rows already written are kept
+        done = {(r["file"], r["index"]) for r in map(json.loads, args.out.read_text().splitlines()) if r}
+    backend = load_backend("smollm2")
+    start = time.time()
+    with args.out.open("a", encoding="utf-8") as out:
+        for row in todo:
+            if (row["file"], row["index"]) in done:
+                continue
+            if time.time() - start > args.budget_s:
+                print(f"budget spent; stopped before {row['family']} {row['index']}", file=sys.stderr)
+                break
+            settings = GenerationSettings(temperature=row["temperature"], max_tokens=args.max_tokens, seed=0)
+            req = Request(key=f"{row['file']}#{row['index']}", prompt=row["prompt"], settings=settings)
+            for _, resp in backend.generate([req]):
+                rec = {"source": "smollm2_v3", "split": args.split, "family": row["family"], "lang": "en",
+                       "file": row["file"], "index": row["index"], "temperature": row["temperature"],
+                       "max_tokens": args.max_tokens, "seed": 0, "response": resp.text, "label": None}
+                out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                out.flush()
+    backend.close()
+    print(f"{args.out}: {time.time() - start:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
