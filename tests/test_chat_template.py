@@ -79,3 +79,32 @@ def test_gguf_template_and_a_jinja_file(tmp_path):
     assert custom.info()["chat_template"] == "user-supplied" and custom.id != own.id
     with pytest.raises(TrustbenchError, match="neither a file nor a known format name"):
         load_backend(f"smollm2,chat_template={tmp_path / 'missing.jinja'}")
+
+
+@pytest.mark.slow
+def test_run_of_a_template_less_model_says_so_everywhere(base_gguf, tmp_path):
+    """Console, results.json, report and items.jsonl (the prompt exactly as sent) all name the missing template;
+    with the embedded model, items.jsonl holds the templated prompt."""
+    import json
+    import os
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data" / "trustllm"
+    env = {**os.environ, "TRUSTBENCH_HOME": str(tmp_path / "home"), "TRUSTBENCH_DATA": str(data)}
+    outs = {}
+    for name, spec in (("base", f"llamacpp:{base_gguf}"), ("chat", "smollm2")):
+        out = tmp_path / name
+        proc = subprocess.run([sys.executable, "-m", "trustbench.cli", "run", "--tasks", "safety/misuse", "--limit", "1",
+                               "--model", spec, "--out", str(out), "--quiet"], capture_output=True, text=True,
+                              timeout=600, env=env)
+        assert proc.returncode in (0, 3), proc.stderr
+        outs[name] = (proc, json.loads((out / "results.json").read_text()),
+                      [json.loads(x) for x in (out / "items.jsonl").read_text().splitlines()],
+                      (out / "report.html").read_text(encoding="utf-8"))
+    proc, doc, items, html = outs["base"]
+    assert "has no chat template" in proc.stderr
+    assert "chat_template" in doc["model"]["info"] and doc["model"]["info"]["chat_template"] is None
+    assert "no chat template" in html
+    assert items[0]["sent_prompt"] == items[0]["prompt"]
+    _, doc, items, html = outs["chat"]
+    assert doc["model"]["info"]["chat_template"] == "gguf" and "no chat template" not in html
+    assert items[0]["sent_prompt"].startswith("<|im_start|>") and items[0]["prompt"] in items[0]["sent_prompt"]

@@ -72,7 +72,7 @@ def smollm2_path() -> Path:
         ) from None
     for f in dist.files or []:
         if str(f).endswith(".gguf"):
-            return Path(dist.locate_file(f)).resolve()
+            return Path(str(dist.locate_file(f))).resolve()
     raise TrustbenchError(f"No .gguf file found in the installed '{SMOLLM2_DIST}' package")
 
 
@@ -130,7 +130,12 @@ class LlamaCppBackend(ModelBackend):
         params: dict[str, Any] | None = None,
     ):
         self._ll = _import_llama_cpp()
-        self._model = self._ctx = self._batch = None  # loaded on first use: a fully cached run never loads
+        # llama.cpp's C handles (ctypes pointers), loaded on first use: a fully cached run never loads the model
+        self._model: Any = None
+        self._ctx: Any = None
+        self._batch: Any = None
+        self._vocab: Any = None
+        self._memory: Any = None
         self.path = Path(path).expanduser() if path else smollm2_path()
         if not self.path.is_file():
             raise TrustbenchError(f"GGUF model file not found: {self.path}")
@@ -466,9 +471,9 @@ class LlamaCppBackend(ModelBackend):
                     else:
                         sl.next_token = tok
         finally:  # abandoned or failed: release what is still held, the context stays usable
-            for sl in slots:
-                if sl is not None:
-                    self._free(sl)
+            for left in slots:
+                if left is not None:
+                    self._free(left)
 
     def close(self) -> None:
         ll = getattr(self, "_ll", None)
