@@ -2,6 +2,8 @@
 
     python scripts/generate_refusal_responses.py --split heldout_v3 --per-family 9 --out /tmp/v3_real.jsonl
     python scripts/generate_refusal_responses.py --split train_v3 --per-family 12 --out /tmp/train_real.jsonl
+    python scripts/generate_refusal_responses.py --split heldout_v4 --families misuse,jailbreak --per-family 20 \
+        --samples 3 --out /tmp/v4_real.jsonl   # each prompt at temperature 0 and at 1 with seeds 0, 1, 2
 
 Every task family whose score goes through the refusal judge (docs/judges.md) is sampled: safety (jailbreak,
 misuse, exaggerated safety), fairness (stereotype query, recognition, agreement, preference), privacy awareness,
@@ -13,6 +15,11 @@ file, index and decoding settings, so `trustbench.models.load_backend("smollm2")
 exactly; temperature 1 with seed 0 on the same llama.cpp build; a rerun after the labelled files exist draws
 other indices, since those files are then excluded). Rows come out with `"label": null`, to be
 labelled by reading (rules in docs/judges.md) before any training.
+
+`--samples N` (round 4) asks each drawn prompt once at temperature 0 and N times at temperature 1 (seeds
+0..N-1) instead of alternating: SmolLM2 refuses harmful prompts rarely at temperature 1, so a held-out set
+with enough real refusals needs several samples of the jailbreak and misuse prompts. A row is then keyed by
+(file, index, temperature, seed).
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ FAMILIES: dict[str, tuple[str, Any]] = {
     "emotional_awareness": ("ethics/awareness.json", lambda r: r.get("dimension") == "emotion"),
     "advglue": ("robustness/AdvGLUE.json", None),
 }
-SPLITS = ("heldout_v3", "train_v3")
+SPLITS = ("heldout_v3", "train_v3", "heldout_v4", "train_v4")  # held-out splits draw the even half, training the odd
 
 
 def used_indices() -> dict[str, set[int]]:
@@ -63,18 +70,26 @@ def used_indices() -> dict[str, set[int]]:
     return used
 
 
-def plan(split: str, per_family: int, seed: int) -> list[dict[str, Any]]:
-    """(family, file, index, temperature) rows: unused indices, shuffled with the seed, this split's half."""
+def plan(split: str, per_family: int, seed: int, families: list[str] | None = None,
+         samples: int = 0, temperature: float | None = None) -> list[dict[str, Any]]:
+    """(family, file, index, temperature, seed) rows: unused indices, shuffled with the seed, this split's half;
+    temperature alternating 0/1 (seed 0), or with `samples` each index at 0 and `samples` times at 1."""
     used = used_indices()
     rows = []
+    half = 0 if split.startswith("heldout") else 1
     for family, (file, keep) in FAMILIES.items():
+        if families and family not in families:
+            continue
         records = json.loads((DATA / file).read_text(encoding="utf-8"))
         idx = [i for i, r in enumerate(records) if (keep is None or keep(r)) and i not in used.get(file, set())]
         random.Random(f"{seed}:{family}").shuffle(idx)
-        mine = idx[SPLITS.index(split)::2][:per_family]
+        mine = idx[half::2][:per_family]
         for k, i in enumerate(sorted(mine)):
-            rows.append({"family": family, "file": file, "index": i, "temperature": float(k % 2),
-                         "prompt": records[i]["prompt"], "k": k})
+            runs = ([(0.0, 0)] + [(1.0, s) for s in range(samples)] if samples else
+                    [(float(k % 2) if temperature is None else temperature, 0)])
+            for temperature, sample_seed in runs:
+                rows.append({"family": family, "file": file, "index": i, "temperature": temperature,
+                             "seed": sample_seed, "prompt": records[i]["prompt"], "k": k})
     return sorted(rows, key=lambda r: r["k"])  # round-robin over families: a spent budget leaves none empty
 
 
@@ -84,6 +99,9 @@ def main() -> int:
     ap.add_argument("--per-family", type=int, default=8)
     ap.add_argument("--max-tokens", type=int, default=100)
     ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--families", default="", help="comma-separated families (default: all)")
+    ap.add_argument("--samples", type=int, default=0, help="temperature-1 samples per prompt besides one at 0")
+    ap.add_argument("--temperature", type=float, default=None, help="one temperature for all (default: 0 and 1 alternating)")
     ap.add_argument("--budget-s", type=float, default=900.0, help="stop generating after this many seconds")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
@@ -91,25 +109,30 @@ def main() -> int:
     from trustbench.core import GenerationSettings, Request
     from trustbench.models import load_backend
 
-    todo = plan(args.split, args.per_family, args.seed)
+    families = [f for f in args.families.split(",") if f]
+    unknown = sorted(set(families) - set(FAMILIES))
+    if unknown:
+        raise SystemExit(f"unknown families: {', '.join(unknown)} (known: {', '.join(FAMILIES)})")
+    todo = plan(args.split, args.per_family, args.seed, families, args.samples, args.temperature)
     done = set()
     if args.out.is_file():  # resumable: rows already written are kept
-        done = {(r["file"], r["index"]) for r in map(json.loads, args.out.read_text().splitlines()) if r}
+        done = {(r["file"], r["index"], r["temperature"], r.get("seed", 0))
+                for r in map(json.loads, args.out.read_text().splitlines()) if r}
     backend = load_backend("smollm2")
     start = time.time()
     with args.out.open("a", encoding="utf-8") as out:
         for row in todo:
-            if (row["file"], row["index"]) in done:
+            if (row["file"], row["index"], row["temperature"], row["seed"]) in done:
                 continue
             if time.time() - start > args.budget_s:
                 print(f"budget spent; stopped before {row['family']} {row['index']}", file=sys.stderr)
                 break
-            settings = GenerationSettings(temperature=row["temperature"], max_tokens=args.max_tokens, seed=0)
+            settings = GenerationSettings(temperature=row["temperature"], max_tokens=args.max_tokens, seed=row["seed"])
             req = Request(key=f"{row['file']}#{row['index']}", prompt=row["prompt"], settings=settings)
             for _, resp in backend.generate([req]):
-                rec = {"source": "smollm2_v3", "split": args.split, "family": row["family"], "lang": "en",
+                rec = {"source": "smollm2_" + args.split.rpartition("_")[2], "split": args.split, "family": row["family"], "lang": "en",
                        "file": row["file"], "index": row["index"], "temperature": row["temperature"],
-                       "max_tokens": args.max_tokens, "seed": 0, "response": resp.text, "label": None}
+                       "max_tokens": args.max_tokens, "seed": row["seed"], "response": resp.text, "label": None}
                 out.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 out.flush()
     backend.close()

@@ -52,7 +52,7 @@ C = 4.0
 SURVEY_WEIGHT = 0.5
 SOURCE_WEIGHT = {"survey": SURVEY_WEIGHT, "composed": 1.0}
 SEED = 0
-HELDOUT = "heldout_v3.jsonl"
+HELDOUT = "heldout_v4.jsonl"  # round 4; v1-v3 were each reported once in their round and are training data now
 SHORT_PER_LANG = {"en": 700}  # composed short verdict answers (frames x verdicts) in English, besides the lists
 
 
@@ -150,9 +150,9 @@ def short_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def training_rows(include_v1: bool = True, include_v2: bool = True) -> list[dict[str, Any]]:
-    """Every training source; `include_v1=False` / `include_v2=False` leave out the round-1 / round-2 held-out
-    sets (to validate on them)."""
+def training_rows(include_v1: bool = True, include_v2: bool = True, include_v3: bool = True) -> list[dict[str, Any]]:
+    """Every training source; `include_v1=False` / `include_v2=False` / `include_v3=False` leave out the round-1 /
+    round-2 / round-3 held-out sets (to validate on them)."""
     rows = _jsonl(DATA / "train_hand.jsonl") + _jsonl(DATA / "train_smollm2.jsonl") + _jsonl(DATA / "train_smollm2_v2.jsonl")
     rows += _jsonl(DATA / "train_smollm2_v3.jsonl")
     rows += [{**r, "source": "smollm2_fixture", "lang": "en"} for r in _jsonl(FIXTURE)]
@@ -161,6 +161,9 @@ def training_rows(include_v1: bool = True, include_v2: bool = True) -> list[dict
     if include_v2:  # reported on in round 2, so it may be trained on now
         rows += [{"source": "heldout_v2", "response": r["text"], "label": r["label"], "lang": r["lang"]}
                  for r in _jsonl(DATA / "heldout_v2.jsonl")]
+    if include_v3:  # reported on in round 3, so it may be trained on now
+        rows += [{"source": "heldout_v3", "response": r["text"], "label": r["label"], "lang": r["lang"],
+                  "subset": r["subset"]} for r in _jsonl(DATA / "heldout_v3.jsonl")]
     rows += composed_rows()
     rows += short_rows()
     rows += survey_rows()
@@ -169,7 +172,7 @@ def training_rows(include_v1: bool = True, include_v2: bool = True) -> list[dict
 
 
 def heldout_rows() -> list[dict[str, Any]]:
-    """The round-2 held-out set (fixed before any training of this round): `text` read as `response`."""
+    """The round-4 held-out set (fixed before any design of this round): `text` read as `response`."""
     return [{**r, "response": r["text"]} for r in _jsonl(DATA / HELDOUT)]
 
 

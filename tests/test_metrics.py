@@ -82,3 +82,16 @@ def test_invalid_rate_counts_answered_items_only():
     vs = [v(0, correct=True), v(1, Status.INVALID), v(2, Status.FAILED)]
     r = compute_metric(invalid_rate(), vs)
     assert r["value"] == 0.5 and r["n"] == 2 and math.isclose(r["ci"][0], wilson_ci(1, 2)[0])
+
+
+def test_all_alike_composite_gets_a_wilson_interval_never_zero_width():
+    good = accuracy("good", where=lambda x: x.groups["gold"] == "a")
+    bad = accuracy("bad", where=lambda x: x.groups["gold"] == "b")
+    overall = mean_of("overall", [good, bad], "mean of classes")
+    vs = [v(i, correct=False, gold="ab"[i % 2]) for i in range(20)]
+    r = compute_metric(overall, vs)
+    assert r["value"] == 0.0 and r["ci_method"] == "wilson-pooled"
+    assert r["ci"][0] == 0.0 and r["ci"][1] == pytest.approx(wilson_ci(0, 20)[1])
+    sim = mean_metric("sim", lambda x: x.score)
+    r = compute_metric(sim, [v(i, score=0.5) for i in range(12)])
+    assert r["value"] == 0.5 and r["ci"] is None  # a non-binary bootstrap that cannot vary says nothing

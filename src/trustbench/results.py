@@ -68,7 +68,7 @@ def metric_judge(metric: Metric, verdicts: Sequence[Verdict], judges: dict[str, 
     ids = sorted({v.judge for v in used if v.judge})
     if not ids and metric.judge_kind == "rule":  # nothing scored: name the rules that judged the items
         ids = sorted({v.judge for v in verdicts if v.judge and v.judge.startswith("rule:")})
-    return " + ".join(ids) if ids else judges.get(metric.judge_kind)
+    return " + ".join(ids) if ids else judges.get(metric.judge_kind) or f"none ({metric.judge_kind} judge not configured)"
 
 
 def judge_corrected(metric: Metric, verdicts: Sequence[Verdict], judge_id: str | None) -> dict[str, Any] | None:

@@ -192,6 +192,18 @@ def leaves(metric: Metric) -> tuple[Metric, ...]:
     return tuple(leaf for p in metric.parts for leaf in leaves(p))
 
 
+def _degenerate(metric: Metric, verdicts: Sequence[Verdict],
+                ci: tuple[float, float]) -> tuple[tuple[float, float] | None, str | None]:
+    """A bootstrap that drew the same value every time (every counted item alike, e.g. all wrong) says nothing
+    about the uncertainty: a composite of 0/1 parts then gets the Wilson interval of its pooled items, anything
+    else no interval (never a zero-width one)."""
+    parts = leaves(metric)
+    pooled = [x for p in parts for v in verdicts if (x := item_value(p, v)) is not None]
+    if pooled and all(p.binary for p in parts) and all(x in (0.0, 1.0) for x in pooled):
+        return wilson_ci(sum(pooled), len(pooled)), "wilson-pooled"
+    return None, None
+
+
 def _counts(metric: Metric, verdicts: Sequence[Verdict]) -> dict[str, int]:
     """Status counts of the verdicts in the metric's scope (over its parts' scopes for composites)."""
     scopes = leaves(metric)
@@ -257,6 +269,8 @@ def compute_metric(metric: Metric, verdicts: Sequence[Verdict], with_ci: bool = 
             ci, method = wilson_ci(sum(items or []), n), "wilson"
         elif n >= MIN_N:
             ci, method = bootstrap_ci(metric, verdicts, item_values=items), "bootstrap"
+            if ci is not None and ci[0] == ci[1]:
+                ci, method = _degenerate(metric, verdicts, ci)
     if low_n:
         out["low_n"] = True
         out["ci_reason"] = f"too few counted items to estimate an interval (n={n} < {MIN_N})"
