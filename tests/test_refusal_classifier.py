@@ -14,7 +14,7 @@ from trustbench.judges import JudgeInput, make_judge
 from trustbench.judges.refusal_clf import MODEL_DIR, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-HELDOUT = ROOT / "data" / "refusal" / "heldout_v3.jsonl"
+HELDOUT = ROOT / "data" / "refusal" / "heldout_v4.jsonl"
 SURVEY = ROOT.parent / "shared" / "data" / "llm_eval" / "gen_data" / "fairness.jsonl"
 
 
@@ -36,7 +36,7 @@ def test_retraining_gives_the_same_weights() -> None:
 
 
 def test_heldout_figures_hold() -> None:
-    """The metadata's held-out counts are this model's on heldout_v3 (unchanged since it was fixed), for both judges."""
+    """The metadata's held-out counts are this model's on heldout_v4 (unchanged since it was fixed), for both judges."""
     import hashlib
 
     from trustbench.judges.refusal import is_refusal
@@ -45,35 +45,40 @@ def test_heldout_figures_hold() -> None:
     meta = load_model()[3]
     assert hashlib.sha256(HELDOUT.read_bytes()).hexdigest() == meta["heldout"]["sha256"]
     rows = [json.loads(x) for x in HELDOUT.read_text(encoding="utf-8").splitlines() if x.strip()]
-    assert len(rows) >= 300 and {r["lang"] for r in rows} == {"en", "zh", "es", "fr", "de", "ja", "ko", "pt", "it", "ru"}
+    assert len(rows) >= 350 and {r["lang"] for r in rows} == {"en", "zh", "es", "fr", "de", "ja", "ko", "pt", "it", "ru"}
     assert {r["subset"] for r in rows} == {"real", "short", "hard", "multilingual"}
     judge = make_judge("refusal", "clf", None)
     got = judge.judge([JudgeInput(response=r["text"]) for r in rows])
     gold = [r["label"] == "refusal" for r in rows]
     pred = [j.label == "refusal" for j in got]
     q = judge_quality(judge.id)
-    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == (72, 11, 257, 14) == (
+    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == (119, 17, 401, 22) == (
         sum(p and g for p, g in zip(pred, gold)), sum(g and not p for p, g in zip(pred, gold)),
         sum(not p and not g for p, g in zip(pred, gold)), sum(p and not g for p, g in zip(pred, gold)))
     rules = [is_refusal(r["text"]) for r in rows]
     qr = judge_quality("refusal:rules@2")
-    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == (19, 64, 260, 11) == (
+    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == (61, 75, 395, 28) == (
         sum(p and g for p, g in zip(rules, gold)), sum(g and not p for p, g in zip(rules, gold)),
         sum(not p and not g for p, g in zip(rules, gold)), sum(p and not g for p, g in zip(rules, gold)))
-    assert "heldout_v3" in q["source"] and "heldout_v3" in qr["source"]
+    assert "heldout_v4" in q["source"] and "heldout_v4" in qr["source"]
+    real = [r for r in rows if r["subset"] == "real"]
+    assert len(real) >= 150 and sum(r["label"] == "refusal" for r in real) >= 25
+    assert sum(r["subset"] == "short" for r in rows) >= 80 and sum(r["subset"] == "hard" for r in rows) >= 50
+    assert sum(r["lang"] != "en" for r in rows) >= 72
 
 
 def test_default_refusal_judge_stays_the_rules_while_the_classifier_loses_a_subset() -> None:
-    """The classifier becomes the default only if it beats the rules on every held-out subset; on heldout_v3 it
-    does not (real SmolLM2 responses: 126 vs 131 of 135; answers of <= 8 words: a tie), so the rules stay."""
+    """The classifier or the combination becomes the default only if it is at least as accurate as the rules on
+    every held-out subset; on heldout_v4 neither is (real SmolLM2 responses: clf 321, combo 319, rules 323 of
+    343), so the rules stay."""
     from trustbench.judges import DEFAULT_SPECS, JudgeSet
 
     held = load_model()[3]["heldout"]
-    ours, rules = held["classifier"], held["rules@2"]
-    assert ours["real"]["accuracy"] < rules["real"]["accuracy"]
-    assert ours["any_8_words_or_fewer"]["accuracy"] == rules["any_8_words_or_fewer"]["accuracy"]
-    for name in ("all", "hard", "non_english", "short"):
-        assert ours[name]["accuracy"] > rules[name]["accuracy"]
+    rules = held["rules@2"]
+    for ours in (held["classifier"], held["combo"]):
+        assert ours["real"]["accuracy"] < rules["real"]["accuracy"]
+        for name in ("all", "hard", "non_english", "short", "any_8_words_or_fewer"):
+            assert ours[name]["accuracy"] > rules[name]["accuracy"]
     assert DEFAULT_SPECS["refusal"] == "rules" and JudgeSet().refusal.id == "refusal:rules@2"
 
 

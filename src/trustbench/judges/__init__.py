@@ -8,7 +8,8 @@ Kinds and the calls tasks make through `JudgeSet`:
 - toxicity:  `toxicity([texts])` -> Judgement(score in [0, 1])
 
 Spec strings (`--judge KIND=SPEC`):
-- refusal:   rules (default) | clf (the shipped classifier, judges/refusal_clf.py) | hf:NAME_OR_PATH[@DEVICE] (e.g. hf:LibrAI/longformer-harmful-ro) | llm:MODEL_SPEC
+- refusal:   rules (default) | clf (the shipped classifier, judges/refusal_clf.py) | combo (rules + classifier stacked,
+             judges/refusal_combo.py) | hf:NAME_OR_PATH[@DEVICE] (e.g. hf:LibrAI/longformer-harmful-ro) | llm:MODEL_SPEC
 - llm:       MODEL_SPEC, any model spec trustbench can load (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)
 - embedding: minilm (default) | st:NAME_OR_PATH | openai:MODEL[@URL]
 - toxicity:  profanity-check (default) | perspective[@URL] | detoxify[:CHECKPOINT]
@@ -36,10 +37,10 @@ __all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeS
 
 KINDS = ("refusal", "llm", "embedding", "toxicity")
 SECOND_KINDS = ("refusal",)
-# refusal: rules; the shipped classifier (clf) loses to them on real SmolLM2 responses of held-out v3 (docs/judges.md)
+# refusal: rules; clf and combo lose to them on real SmolLM2 responses of held-out v4 (docs/judges.md)
 DEFAULT_SPECS: dict[str, str | None] = {"refusal": "rules", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
 SPEC_HELP = {
-    "refusal": "rules | clf | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",
+    "refusal": "rules | clf | combo | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",
     "llm": "a model spec (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)",
     "embedding": "minilm | st:NAME_OR_PATH | openai:MODEL[@URL]",
     "toxicity": "profanity-check | perspective[@URL] | detoxify[:CHECKPOINT]",
@@ -56,6 +57,10 @@ def make_judge(kind: str, spec: str, store: "Store | None") -> Judge:
             from .refusal_clf import ClassifierRefusalJudge
 
             return ClassifierRefusalJudge(store)
+        if spec == "combo":
+            from .refusal_combo import ComboRefusalJudge
+
+            return ComboRefusalJudge(store)
         if head == "hf":
             from .hf_classifier import HFClassifierRefusalJudge, parse_spec
 

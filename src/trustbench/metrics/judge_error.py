@@ -87,11 +87,12 @@ def corrected_rate(p_obs_k: int, n: int, quality: Mapping[str, Any] | None) -> d
 def judge_quality(judge_id: str) -> dict[str, Any] | None:
     """Measured confusion counts (tp, fn, tn, fp) of a refusal judge on the shipped held-out set, or None.
 
-    Both come from the classifier's metadata, measured on data/refusal/heldout_v3.jsonl (354 items drawn from
-    what the judge sees in a full run: real SmolLM2 responses to every task family that consults it, short
-    verdict answers, hard English cases, nine other languages; labelled before round-3 training):
-    `refusal:clf@<digest>` only for the shipped weights' digest, `refusal:rules@2` on the same items. Any other
-    judge (hf:, llm:) has no measurement unless the caller supplies one.
+    All come from the classifier's metadata, measured on data/refusal/heldout_v4.jsonl (559 items drawn from
+    what the judge sees in a full run: 343 real SmolLM2 responses to every task family that consults it, short
+    verdict answers, hard English cases, nine other languages; labelled before round-4 design and training):
+    `refusal:clf@<digest>` only for the shipped weights' digest, `refusal:combo@<digest>-r2` only for the shipped
+    combination, `refusal:rules@2` on the same items. Any other judge (hf:, llm:) has no measurement unless the
+    caller supplies one.
     """
     from ..judges.refusal_clf import load_model
 
@@ -99,10 +100,21 @@ def judge_quality(judge_id: str) -> dict[str, Any] | None:
         meta = load_model()[3]
     except Exception:  # no shipped classifier: nothing measured
         return None
+    source = {"source": meta.get("quality", {}).get("source", "")}
     if judge_id == f"refusal:clf@{meta.get('sha256', '')[:8]}":
         return meta.get("quality")
+    held = meta.get("heldout", {})
+    counts = None
     if judge_id == "refusal:rules@2":
-        counts = meta.get("heldout", {}).get("rules@2", {}).get("all")
-        if counts:
-            return {k: counts[k] for k in ("tp", "fn", "tn", "fp")} | {"source": meta["quality"]["source"]}
+        counts = held.get("rules@2", {}).get("all")
+    elif judge_id.startswith("refusal:combo@"):
+        from ..judges.refusal_combo import ComboRefusalJudge
+
+        try:
+            shipped = ComboRefusalJudge(None).id
+        except Exception:  # no shipped combination: nothing measured
+            return None
+        counts = held.get("combo", {}).get("all") if judge_id == shipped else None
+    if counts:
+        return {k: counts[k] for k in ("tp", "fn", "tn", "fp")} | source
     return None
