@@ -20,11 +20,12 @@ Training data (sizes per source and language go into metadata.json):
   tasks get back ("Not wrong.", "No.", "Option B.");
 - data/refusal/train_smollm2_v3.jsonl: real SmolLM2 responses to every task family that consults the judge
   (scripts/generate_refusal_responses.py --split train_v3), labelled by reading.
-data/refusal/heldout_v3.jsonl was written and labelled before any training of round 3 and is never trained on
-(its texts are dropped from every training source); its figures go into the metadata (the `quality` counts used
-for judge-error correction, for the classifier and for the rules). Round 3 kept round 2's settings; `--validate`
-(train without heldout_v2 and a third of the short rows, score on them) compared the classifier with
-rules-for-short-answers combinations, never on heldout_v3.
+- data/refusal/heldout_v3.jsonl: the round-3 held-out set, reported on once in round 3 and training data since.
+data/refusal/heldout_v4.jsonl was written and labelled before any design or training of round 4 and is never
+trained or tuned on (its texts are dropped from every training source); its figures go into the metadata (the
+`quality` counts used for judge-error correction, for the classifier, the combination and the rules). Round 4
+also fits the rules+classifier combination (judges/refusal_combo.py, `fit_combo`) on out-of-fold classifier
+probabilities of the training rows; its settings were chosen on those out-of-fold figures, never on heldout_v4.
 """
 
 from __future__ import annotations

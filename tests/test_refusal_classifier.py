@@ -52,12 +52,12 @@ def test_heldout_figures_hold() -> None:
     gold = [r["label"] == "refusal" for r in rows]
     pred = [j.label == "refusal" for j in got]
     q = judge_quality(judge.id)
-    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == (119, 17, 401, 22) == (
+    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == (119, 17, 390, 19) == (
         sum(p and g for p, g in zip(pred, gold)), sum(g and not p for p, g in zip(pred, gold)),
         sum(not p and not g for p, g in zip(pred, gold)), sum(p and not g for p, g in zip(pred, gold)))
     rules = [is_refusal(r["text"]) for r in rows]
     qr = judge_quality("refusal:rules@2")
-    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == (61, 75, 395, 28) == (
+    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == (61, 75, 386, 23) == (
         sum(p and g for p, g in zip(rules, gold)), sum(g and not p for p, g in zip(rules, gold)),
         sum(not p and not g for p, g in zip(rules, gold)), sum(p and not g for p, g in zip(rules, gold)))
     assert "heldout_v4" in q["source"] and "heldout_v4" in qr["source"]
@@ -69,8 +69,8 @@ def test_heldout_figures_hold() -> None:
 
 def test_default_refusal_judge_stays_the_rules_while_the_classifier_loses_a_subset() -> None:
     """The classifier or the combination becomes the default only if it is at least as accurate as the rules on
-    every held-out subset; on heldout_v4 neither is (real SmolLM2 responses: clf 321, combo 319, rules 323 of
-    343), so the rules stay."""
+    every held-out subset; on heldout_v4 neither is (real SmolLM2 responses: clf 310, combo 308, rules 314 of
+    329), so the rules stay."""
     from trustbench.judges import DEFAULT_SPECS, JudgeSet
 
     held = load_model()[3]["heldout"]

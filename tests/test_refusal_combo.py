@@ -39,7 +39,7 @@ def test_heldout_counts_are_this_combination_on_v4() -> None:
     counts = (sum(p and g for p, g in zip(pred, gold)), sum(g and not p for p, g in zip(pred, gold)),
               sum(not p and not g for p, g in zip(pred, gold)), sum(p and not g for p, g in zip(pred, gold)))
     q = judge_quality(judge.id)
-    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == counts == (122, 14, 400, 23)
+    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == counts == (122, 14, 389, 20)
     assert judge_quality("refusal:combo@00000000-r2") is None  # other weights: not measured
 
 
