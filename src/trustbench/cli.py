@@ -92,10 +92,11 @@ def _write_report(run_dir: Path) -> None:
 
     try:
         out.print(f"Report: {render_report(run_dir)}", markup=False, soft_wrap=True)
-    except TrustbenchError as exc:
+    except Exception as exc:  # the report is a view: its failure never costs the run (results are written)
         from rich.markup import escape
 
-        console.print(f"[yellow]report not written:[/] {escape(str(exc))}; retry with `trustbench report {escape(str(run_dir))}`",
+        why = str(exc) if isinstance(exc, TrustbenchError) else f"{type(exc).__name__}: {exc} (a bug in trustbench)"
+        console.print(f"[yellow]report not written:[/] {escape(why)}; retry with `trustbench report {escape(str(run_dir))}`",
                       highlight=False)
 
 

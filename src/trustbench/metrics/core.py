@@ -271,6 +271,8 @@ def compute_metric(metric: Metric, verdicts: Sequence[Verdict], with_ci: bool = 
             ci, method = bootstrap_ci(metric, verdicts, item_values=items), "bootstrap"
             if ci is not None and ci[0] == ci[1]:
                 ci, method = _degenerate(metric, verdicts, ci)
+                if ci is None:
+                    out["ci_reason"] = "every counted item has the same value: a bootstrap cannot estimate an interval"
     if low_n:
         out["low_n"] = True
         out["ci_reason"] = f"too few counted items to estimate an interval (n={n} < {MIN_N})"
