@@ -264,3 +264,10 @@ def test_hf_load_errors(tiny_llama, tmp_path):
         load_backend(f"hf:{tiny_llama},dtype=float8")
     with pytest.raises(TrustbenchError, match="could not load the model"):
         load_backend(f"hf:{tmp_path}")
+
+
+def test_hf_render_is_the_templated_prompt_and_info_names_the_template(tiny_llama):
+    backend = load_backend(f"hf:{tiny_llama},device=cpu")
+    sent = backend.render(QUESTIONS[0], max_tokens=10)
+    assert sent.startswith("<|user|>") and sent.endswith("</s><|assistant|>")  # TEMPLATE, as the model gets it
+    assert backend.info()["chat_template"] == "tokenizer"

@@ -153,6 +153,14 @@ class HFBackend(ModelBackend):
         text = tok.apply_chat_template([{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True)
         return tok(text, add_special_tokens=False).input_ids
 
+    def render(self, prompt: str, max_tokens: int = 512) -> str:
+        """The prompt as the model receives it: templated and fitted to the context, decoded back to text."""
+        return str(self.tokenizer.decode(self.prompt_tokens(prompt, max_tokens), skip_special_tokens=False))
+
+    def info(self) -> dict[str, Any]:
+        return {"id": self.id, "chat_template": "tokenizer" if self.tokenizer.chat_template else None,
+                "device": str(self.device), "dtype": str(self.dtype)}
+
     def prompt_tokens(self, prompt: str, max_tokens: int) -> list[int]:
         """Templated prompt tokens that leave room for the answer (at least half the context)."""
         budget = self.max_len - min(max_tokens, self.max_len // 2)
