@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Any, Sequence
 
 from trustbench.core import Response, Sample, Verdict
@@ -51,3 +53,15 @@ def score(task_id: str, records: Sequence[dict[str, Any]], responses: Sequence[s
     """Metric values for records paired with responses (None = failed generation)."""
     samples = make_samples(task_id, records)
     return values_of(task_id, judge(task_id, samples, responses, compat, judges), compat)
+
+
+def stored_responses(home: Path) -> int:
+    """Responses in the store under TRUSTBENCH_HOME=home (0 while it does not exist or is locked mid-write)."""
+    db = home / "store.sqlite"
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return con.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0

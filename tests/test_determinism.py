@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers import stored_responses
 
 from trustbench.core import GenerationSettings, Request
 from trustbench.errors import TrustbenchError
@@ -91,15 +91,6 @@ LIMIT = "4"
 CLI = [sys.executable, "-m", "trustbench.cli"]
 
 
-def _responses(home: Path) -> int:
-    db = home / "store.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=5) as con:
-            return con.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
 
 
 def _run(home: Path, out: Path) -> dict:
@@ -128,11 +119,11 @@ def test_killed_and_resumed_run_equals_an_uninterrupted_one(tmp_path):
     for kill_after in (1, 3):  # two kills at different points, then a run to the end
         proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 300
-        while _responses(home) < kill_after and time.time() < deadline and proc.poll() is None:
+        while stored_responses(home) < kill_after and time.time() < deadline and proc.poll() is None:
             time.sleep(0.1)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert 0 < _responses(home) < 2 * int(LIMIT), "the runs should have been killed part way"
+    assert 0 < stored_responses(home) < 2 * int(LIMIT), "the runs should have been killed part way"
     resumed = _run(home, tmp_path / "b")
 
     assert resumed["generation"]["cached"] > 0

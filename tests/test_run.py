@@ -3,13 +3,12 @@
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from helpers import stored_responses
 
 pytest.importorskip("llama_cpp")
 
@@ -75,15 +74,6 @@ def test_run_writes_results_and_reuses_responses(tmp_path):
     assert doc3["trustllm"]["run_ethics"] == run_ethics
 
 
-def _store_count(home: Path) -> int:
-    db = home / "store.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=5) as con:
-            return con.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
 
 
 def test_sigkill_then_resume(tmp_path):
@@ -92,11 +82,11 @@ def test_sigkill_then_resume(tmp_path):
     args = [*CLI, "run", "--tasks", "ethics/moralchoice_low", "--limit", "8", "--out", str(tmp_path / "r"), "--quiet"]
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while _store_count(home) < 3 and time.time() < deadline and proc.poll() is None:
+    while stored_responses(home) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    before = _store_count(home)
+    before = stored_responses(home)
     assert 3 <= before < 8, "the run should have been killed halfway"
     assert not (tmp_path / "r" / "results.json").exists()
 
@@ -104,7 +94,7 @@ def test_sigkill_then_resume(tmp_path):
     doc = json.loads((tmp_path / "r" / "results.json").read_text())
     assert doc["generation"]["cached"] == before
     assert doc["generation"]["generated"] == 8 - before
-    assert _store_count(home) == 8  # no lost and no duplicated items
+    assert stored_responses(home) == 8  # no lost and no duplicated items
     assert doc["tasks"]["ethics/moralchoice_low"]["n_items"] == 8
 
 

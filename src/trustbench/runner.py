@@ -67,19 +67,33 @@ class Batcher:
         self.last = time.perf_counter()
         self.lock = threading.Lock()
         self.timer: threading.Timer | None = None
+        self.error: BaseException | None = None  # a store fault met by the timer, raised in the caller's thread
 
     def add(self, req: Request, resp: Response) -> None:
+        self._raise_pending()
         with self.lock:
             self.rows.append((req.key, self.model_id, req.settings, req.prompt, resp))
             due = len(self.rows) >= self.MAX or time.perf_counter() - self.last >= self.WINDOW
         if due:
             self.flush()
         elif self.timer is None:
-            self.timer = threading.Timer(self.WINDOW, self.flush)
+            self.timer = threading.Timer(self.WINDOW, self._timed_flush)
             self.timer.daemon = True
             self.timer.start()
 
+    def _timed_flush(self) -> None:
+        try:
+            self.flush()
+        except BaseException as exc:  # never a thread traceback: the generation loop raises it as one message
+            self.error = exc
+
+    def _raise_pending(self) -> None:
+        if self.error is not None:
+            exc, self.error = self.error, None
+            raise exc
+
     def flush(self) -> None:
+        self._raise_pending()
         with self.lock:
             rows, self.rows = self.rows, []
             self.last = time.perf_counter()
@@ -270,13 +284,16 @@ def rendered_prompts(p: Plan, backend: ModelBackend) -> dict[str, str]:
     """Each sample's prompt exactly as the model received it (chat template applied), where it differs from the
     task's prompt: items.jsonl records it as `sent_prompt`."""
     out: dict[str, str] = {}
+    seen: dict[tuple[str, int], str] = {}  # tasks sharing a file (jailbreak/toxicity) share their prompts
     for task in p.tasks:
         if not task.generates:
             continue
         for s in p.samples[task.id]:
-            text = backend.render(s.prompt, task.settings_for(s).max_tokens)
-            if text != s.prompt:
-                out[s.id] = text
+            key = (s.prompt, task.settings_for(s).max_tokens)
+            if key not in seen:
+                seen[key] = backend.render(*key)
+            if seen[key] != s.prompt:
+                out[s.id] = seen[key]
     return out
 
 

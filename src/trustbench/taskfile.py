@@ -35,7 +35,7 @@ from .errors import TrustbenchError
 from .judges.rules import get_rule
 from .metrics import Metric, mean_metric
 from .tasks.base import ScoringContext, Task, judged, register, registry, verdicts_for
-from .tasks.common import accuracy, invalid_rate, refusal_verdicts, rta_metric
+from .tasks.common import accuracy, cosine, invalid_rate, refusal_verdicts, rta_metric
 
 KINDS = ("multiple_choice", "classification", "refusal_rate", "similarity")
 
@@ -120,9 +120,7 @@ class FileTask(Task):
         vecs = np.asarray(ctx.judges.embed(texts), dtype=float) if texts else np.zeros((0, 0))
         out, by_id = [], {}
         for k, s in enumerate(answered):
-            a, b = vecs[2 * k], vecs[2 * k + 1]
-            den = float(np.linalg.norm(a) * np.linalg.norm(b))
-            by_id[s.id] = Verdict(s.id, Status.SCORED, judge_id, score=float(a @ b) / den if den else 0.0,
+            by_id[s.id] = Verdict(s.id, Status.SCORED, judge_id, score=cosine(vecs[2 * k], vecs[2 * k + 1]),
                                   groups=self._groups()(s))
         for s in samples:
             out.append(by_id.get(s.id) or Verdict.failed(s.id, judge_id, groups=self._groups()(s)))

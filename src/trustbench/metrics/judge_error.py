@@ -15,10 +15,11 @@ right; items are independent.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
+
+from .core import wilson_ci
 
 DRAWS = 4000
 SEED = 14
@@ -28,14 +29,9 @@ ASSUMPTIONS = ("The judge's sensitivity and specificity on these responses equal
 
 
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a proportion k/n (0..1 bounds; (0, 1) when n is 0)."""
-    if n <= 0:
-        return (0.0, 1.0)
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
+    """`metrics.wilson_ci` rounded to 4 digits for reports; (0, 1) when n is 0 (nothing measured)."""
+    ci = wilson_ci(k, n, z)
+    return (0.0, 1.0) if ci is None else (round(ci[0], 4), round(ci[1], 4))
 
 
 def rogan_gladen(p_obs: float, sensitivity: float, specificity: float) -> float | None:
