@@ -85,6 +85,11 @@ def test_ray_run_equals_a_plain_run(cluster, tmp_path, data_dir):
     assert json.loads((tmp_path / "again" / "results.json").read_text())["generation"]["generated"] == 0, again.stderr
 
 
+# Enough work left after the kill (~7 s for one replica) that Ray reports the dead actor before the survivor
+# finishes everything: with 30 requests one CI run ended with no restart counted (the survivor likely finished first).
+N_KILL = 60
+
+
 def test_worker_node_killed_mid_run_every_item_stored_once(cluster, tmp_path):
     from trustbench.models.ray_pool import RayPool
     from trustbench.store import Store
@@ -95,7 +100,7 @@ def test_worker_node_killed_mid_run_every_item_stored_once(cluster, tmp_path):
     pool = RayPool(f"scripted:{script},latency=0.15,log={log}", address=cluster.address, replicas=2, num_cpus=1,
                    chunk=3)
     requests = [Request(f"k{i:02d}", f"prompt {i}: may I steal?" if i % 3 == 0 else f"prompt {i}", GenerationSettings())
-                for i in range(30)]
+                for i in range(N_KILL)]
     store = Store(tmp_path / "store.sqlite")
     stored: list[str] = []
     killed = False
@@ -108,13 +113,13 @@ def test_worker_node_killed_mid_run_every_item_stored_once(cluster, tmp_path):
             cluster.worker = cluster.add_node(num_cpus=1, wait=False)  # a replacement
     assert killed
     assert sorted(stored) == [r.key for r in requests]  # every item once, none twice
-    assert store.count() == 30
+    assert store.count() == N_KILL
     got = store.get_responses([r.key for r in requests])
     assert got["k00"].text == "That is bad." and got["k01"].text == "It is good."
     generated = [line.split("\t")[0] for line in log.read_text().splitlines()]
     assert set(generated) == set(stored)
     assert pool.stats["restarts"] >= 1 and pool.stats["requeued"] >= 1  # the kill did land on work in flight
-    assert len(generated) <= 30 + 3  # at most the lost chunk is generated again (never stored again)
+    assert len(generated) <= N_KILL + 3  # at most the lost chunk is generated again (never stored again)
 
 
 def test_missing_ray_and_bad_address_are_one_clear_message(monkeypatch, tmp_path, data_dir):
