@@ -10,7 +10,9 @@ back as soon as it is done (a Ray streaming generator), and the driver yields it
 it at once: a killed driver or a lost node loses only what was in flight, and a rerun resumes from the store.
 
 A replica that dies (process crash, node lost) is restarted by Ray (`max_restarts`); the undelivered rest of
-its chunk goes back to the front of the queue. A key is yielded at most once: a duplicate answer (a chunk
+its chunk goes back to the front of the queue. While Ray restarts it (which may wait for a node), calls to it
+fail at once with "temporarily unavailable": those are one death, not several, so the replica gets its next chunk
+after a short back-off and is given up only when it stays unreachable for `unavailable_s`. A key is yielded at most once: a duplicate answer (a chunk
 re-run after a partial delivery) is dropped. `RayPool.id` is the wrapped backend's id, so a Ray run and a
 single-process run share cached responses.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import deque
 from typing import Any, Iterator, Sequence
 
@@ -31,6 +34,7 @@ from .base import ModelBackend
 
 MIN_CHUNK = 8
 MAX_CHUNK = 256  # requests per hand-out at most: a lost replica re-queues little, a GPU batch still fills
+BACKOFF_S = 1.0  # a restarting replica is tried again after this long
 
 
 def import_ray() -> Any:
@@ -168,6 +172,7 @@ class RayPool(ModelBackend):
         num_cpus: float | None = None,
         max_restarts: int = 3,
         chunk: int | None = None,
+        unavailable_s: float = 600.0,
         backend_options: dict[str, Any] | None = None,
     ):
         from . import load_backend
@@ -178,6 +183,7 @@ class RayPool(ModelBackend):
             raise TrustbenchError("max_restarts must be >= 0 and chunk >= 1")
         self.spec, self.address, self.replicas = spec, address, replicas
         self.num_gpus, self.num_cpus, self.max_restarts, self.chunk = num_gpus, num_cpus, max_restarts, chunk
+        self.unavailable_s = unavailable_s
         self.options = dict(backend_options or {})
         # Built here only for its identity: every backend loads weights lazily, so this costs no model load.
         local = load_backend(spec, **self.options)
@@ -207,12 +213,15 @@ class RayPool(ModelBackend):
         self._started_cluster = connect(self.address) or self._started_cluster
         ray = import_ray()
         dead = _dead_actor_errors(ray)
+        restarting = getattr(ray.exceptions, "ActorUnavailableError", ())
         by_key = {r.key: r for r in requests}
         size = self._chunk_size(len(requests))
         queue: deque[list[Request]] = deque(list(requests[i : i + size]) for i in range(0, len(requests), size))
         done: set[str] = set()
         actors = [self._spawn(ray) for _ in range(self.replicas)]
-        failures = [0] * len(actors)
+        deaths = [0] * len(actors)
+        down_since: dict[int, float] = {}  # replica -> when it was last seen die (cleared by an answer)
+        retry_at: dict[int, float] = {}  # replica -> when to hand it work again (it is restarting)
         alive = set(range(len(actors)))
         running: dict[Any, tuple[int, list[Request], set[str]]] = {}  # stream -> (replica, chunk, delivered keys)
         doubled: set[Any] = set()  # streams already duplicated at the tail (or themselves duplicates)
@@ -239,14 +248,52 @@ class RayPool(ModelBackend):
                     doubled.add(submit(i, rest))
                     return
 
-        def busy(i: int) -> bool:
-            return any(v[0] == i for v in running.values())
+        def idle() -> list[int]:
+            busy = {v[0] for v in running.values()}
+            return [j for j in sorted(alive) if j not in busy and j not in retry_at]
+
+        def lost(i: int, why: str) -> None:
+            alive.discard(i)
+            retry_at.pop(i, None)
+            self.stats["lost_replicas"] += 1
+            if not alive:
+                raise TrustbenchError(
+                    f"every Ray replica of {self.id} is gone ({why}); the {len(done)} responses received are "
+                    "saved: run the same command again to resume"
+                )
+
+        def on_death(i: int, exc: BaseException) -> None:
+            """Count one death per loss: "temporarily unavailable" while already down is the restart under way."""
+            now = time.monotonic()
+            if isinstance(exc, restarting) and i in down_since:
+                if now - down_since[i] > self.unavailable_s:
+                    lost(i, f"unreachable for over {self.unavailable_s:.0f} s")
+                    return
+            else:
+                deaths[i] += 1
+                down_since[i] = now
+                if deaths[i] > self.max_restarts:
+                    lost(i, f"died more than {self.max_restarts} times, last {type(exc).__name__}")
+                    return
+                self.stats["restarts"] += 1
+            retry_at[i] = now + BACKOFF_S
 
         try:
             for i in range(len(actors)):
                 hand_out(i)
-            while running and len(done) < len(by_key):
-                ready, _ = ray.wait(list(running), num_returns=1)
+            while len(done) < len(by_key):
+                now = time.monotonic()
+                for j in [j for j, t in retry_at.items() if t <= now]:
+                    del retry_at[j]
+                for j in idle():
+                    hand_out(j)
+                if not running and not retry_at:
+                    break
+                wait_s = max(0.0, min(retry_at.values()) - now) if retry_at else None
+                if not running:
+                    time.sleep(wait_s or 0.0)
+                    continue
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=wait_s)
                 for stream in ready:
                     i, chunk, got = running[stream]
                     try:
@@ -256,7 +303,6 @@ class RayPool(ModelBackend):
                         rest = [r for r in chunk if r.key not in got and r.key not in done]
                         if rest and stream not in doubled:  # a backend that skipped requests: hand them out again
                             queue.appendleft(rest)
-                        hand_out(i)
                         continue
                     except dead as exc:
                         del running[stream]
@@ -264,26 +310,12 @@ class RayPool(ModelBackend):
                         if rest:
                             queue.appendleft(rest)
                             self.stats["requeued"] += len(rest)
-                        failures[i] += 1
-                        if failures[i] > self.max_restarts:
-                            alive.discard(i)
-                            self.stats["lost_replicas"] += 1
-                            if not alive:
-                                raise TrustbenchError(
-                                    f"every Ray replica of {self.id} died more than {self.max_restarts} times "
-                                    f"({type(exc).__name__}); the {len(done)} responses received are saved: "
-                                    "run the same command again to resume"
-                                ) from None
-                        else:
-                            self.stats["restarts"] += 1
-                            hand_out(i)  # Ray restarts the actor; the call waits for it
-                        for j in sorted(alive):  # the chunk given back may go to an idle replica right away
-                            if not busy(j):
-                                hand_out(j)
+                        on_death(i, exc)
                         continue
                     except ray.exceptions.RayTaskError as exc:  # the backend itself raised: fatal, as in-process
                         cause = getattr(exc, "cause", None) or exc
                         raise TrustbenchError(f"Ray replica of {self.id} failed: {cause}") from None
+                    down_since.pop(i, None)
                     for key, resp in answered:
                         got.add(key)
                         if key in done:
