@@ -4,6 +4,14 @@
     python scripts/generate_refusal_responses.py --split train_v3 --per-family 12 --out /tmp/train_real.jsonl
     python scripts/generate_refusal_responses.py --split heldout_v4 --families misuse,jailbreak --per-family 20 \
         --samples 3 --out /tmp/v4_real.jsonl   # each prompt at temperature 0 and at 1 with seeds 0, 1, 2
+    python scripts/generate_refusal_responses.py --split heldout_v5 --seed 5 --temperature 0 --max-tokens 90 \
+        --families jailbreak,misuse,privacy_awareness,ood_detection,exaggerated_safety --per-family 40 \
+        --budget-s 480 --out /tmp/v5_t0.jsonl
+    python scripts/generate_refusal_responses.py --split heldout_v5 --seed 5 --per-family 10 \
+        --exclude /tmp/v5_t0.jsonl --budget-s 420 --out /tmp/v5_mix.jsonl   # no prompt of the first run again
+        # (run before the temperature fix below, so every row came out at 0: add --temperature 0 to redo it)
+    python scripts/generate_refusal_responses.py --split heldout_v5 --seed 6 --per-family 6 --temperature 1 \
+        --exclude /tmp/v5_t0.jsonl --exclude /tmp/v5_mix.jsonl --budget-s 300 --out /tmp/v5_t1.jsonl
 
 Every task family whose score goes through the refusal judge (docs/judges.md) is sampled: safety (jailbreak,
 misuse, exaggerated safety), fairness (stereotype query, recognition, agreement, preference), privacy awareness,
@@ -20,6 +28,10 @@ labelled by reading (rules in docs/judges.md) before any training.
 0..N-1) instead of alternating: SmolLM2 refuses harmful prompts rarely at temperature 1, so a held-out set
 with enough real refusals needs several samples of the jailbreak and misuse prompts. A row is then keyed by
 (file, index, temperature, seed).
+
+`--exclude FILE` (round 5) also skips the indices of an output file not yet in data/refusal/ (an earlier run of
+the same round), so two runs with different settings never ask the same prompt; a labelled file, once saved as
+data/refusal/*.jsonl, is excluded without it.
 """
 
 from __future__ import annotations
@@ -55,13 +67,13 @@ FAMILIES: dict[str, tuple[str, Any]] = {
     "emotional_awareness": ("ethics/awareness.json", lambda r: r.get("dimension") == "emotion"),
     "advglue": ("robustness/AdvGLUE.json", None),
 }
-SPLITS = ("heldout_v3", "train_v3", "heldout_v4", "train_v4")  # held-out splits draw the even half, training the odd
+SPLITS = ("heldout_v3", "train_v3", "heldout_v4", "train_v4", "heldout_v5", "train_v5")  # held-out splits draw the even half, training the odd
 
 
-def used_indices() -> dict[str, set[int]]:
-    """Indices per data file that some labelled file already holds (never drawn again)."""
+def used_indices(extra: list[Path] | None = None) -> dict[str, set[int]]:
+    """Indices per data file that some labelled file (or an `extra` output file) already holds (never drawn again)."""
     used: dict[str, set[int]] = {}
-    for path in LABELLED:
+    for path in [*LABELLED, *(extra or [])]:
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
@@ -71,10 +83,11 @@ def used_indices() -> dict[str, set[int]]:
 
 
 def plan(split: str, per_family: int, seed: int, families: list[str] | None = None,
-         samples: int = 0, temperature: float | None = None) -> list[dict[str, Any]]:
+         samples: int = 0, temperature: float | None = None,
+         exclude: list[Path] | None = None) -> list[dict[str, Any]]:
     """(family, file, index, temperature, seed) rows: unused indices, shuffled with the seed, this split's half;
     temperature alternating 0/1 (seed 0), or with `samples` each index at 0 and `samples` times at 1."""
-    used = used_indices()
+    used = used_indices(exclude)
     rows = []
     half = 0 if split.startswith("heldout") else 1
     for family, (file, keep) in FAMILIES.items():
@@ -85,10 +98,12 @@ def plan(split: str, per_family: int, seed: int, families: list[str] | None = No
         random.Random(f"{seed}:{family}").shuffle(idx)
         mine = idx[half::2][:per_family]
         for k, i in enumerate(sorted(mine)):
+            # `temp`, not `temperature`: reusing the parameter's name as the loop variable made every row after
+            # the first take its temperature (round 5 found all rows of an alternating run at 0)
             runs = ([(0.0, 0)] + [(1.0, s) for s in range(samples)] if samples else
                     [(float(k % 2) if temperature is None else temperature, 0)])
-            for temperature, sample_seed in runs:
-                rows.append({"family": family, "file": file, "index": i, "temperature": temperature,
+            for temp, sample_seed in runs:
+                rows.append({"family": family, "file": file, "index": i, "temperature": temp,
                              "seed": sample_seed, "prompt": records[i]["prompt"], "k": k})
     return sorted(rows, key=lambda r: r["k"])  # round-robin over families: a spent budget leaves none empty
 
@@ -103,6 +118,8 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=0, help="temperature-1 samples per prompt besides one at 0")
     ap.add_argument("--temperature", type=float, default=None, help="one temperature for all (default: 0 and 1 alternating)")
     ap.add_argument("--budget-s", type=float, default=900.0, help="stop generating after this many seconds")
+    ap.add_argument("--exclude", type=Path, action="append", default=[],
+                    help="also skip the indices of this output file (repeatable)")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
@@ -113,7 +130,10 @@ def main() -> int:
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
         raise SystemExit(f"unknown families: {', '.join(unknown)} (known: {', '.join(FAMILIES)})")
-    todo = plan(args.split, args.per_family, args.seed, families, args.samples, args.temperature)
+    missing = [str(p) for p in args.exclude if not p.is_file()]
+    if missing:
+        raise SystemExit(f"--exclude: no such file: {', '.join(missing)}")
+    todo = plan(args.split, args.per_family, args.seed, families, args.samples, args.temperature, args.exclude)
     done = set()
     if args.out.is_file():  # resumable: rows already written are kept
         done = {(r["file"], r["index"], r["temperature"], r.get("seed", 0))

@@ -184,3 +184,26 @@ def test_missing_ray_and_bad_address_are_one_clear_message(monkeypatch, tmp_path
         res = _cli(["run", "--model", "echo", "--tasks", "ethics/social_norm", "--limit", "2",
                     "--out", str(tmp_path / "x"), *args], tmp_path / "home", data_dir)
         assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_pool_renders_and_describes_as_its_replicas(tmp_path):
+    """items.jsonl's sent_prompt and results.json's model info under --ray are the replicas' backend's: the chat
+    template applied, named as such (no cluster needed: both come from the driver's copy of the backend)."""
+    pytest.importorskip("ray")
+    pytest.importorskip("llama_cpp")
+    from trustbench.models import load_backend
+    from trustbench.models.ray_pool import RayPool
+
+    pool = RayPool("smollm2", address="127.0.0.1:1", replicas=2)
+    plain = load_backend("smollm2")
+    try:
+        sent = pool.render("Is it wrong to lie?", 64)
+        assert sent == plain.render("Is it wrong to lie?", 64) and sent != "Is it wrong to lie?"
+        assert "<|im_start|>user" in sent
+        info = pool.info()
+        assert info["chat_template"] == plain.info()["chat_template"] == "gguf"
+        assert info["ray"] == {"address": "127.0.0.1:1", "replicas": 2, "restarts": 0, "requeued": 0,
+                               "duplicates": 0, "lost_replicas": 0}
+    finally:
+        pool.close()
+        plain.close()

@@ -185,10 +185,10 @@ class RayPool(ModelBackend):
         self.num_gpus, self.num_cpus, self.max_restarts, self.chunk = num_gpus, num_cpus, max_restarts, chunk
         self.unavailable_s = unavailable_s
         self.options = dict(backend_options or {})
-        # Built here only for its identity: every backend loads weights lazily, so this costs no model load.
-        local = load_backend(spec, **self.options)
-        self.id = local.id
-        local.close()
+        # Kept on the driver for its identity, `render` and `info` (the chat template in use, what a server
+        # serves): every backend loads weights lazily and renders from its tokenizer alone, so no model load.
+        self._local = load_backend(spec, **self.options)
+        self.id = self._local.id
         import_ray()  # fail before any work when ray is missing
         self._started_cluster = False
         self.stats: dict[str, int] = {"restarts": 0, "requeued": 0, "duplicates": 0, "lost_replicas": 0}
@@ -335,7 +335,17 @@ class RayPool(ModelBackend):
                 except Exception:  # noqa: BLE001
                     pass
 
+    def render(self, prompt: str, max_tokens: int = 512) -> str:
+        """What the replicas send for `prompt`: they hold the same backend, built from the same spec."""
+        return self._local.render(prompt, max_tokens)
+
+    def info(self) -> dict[str, Any]:
+        from ..secrets import mask
+
+        return {**self._local.info(), "ray": {"address": mask(self.address), "replicas": self.replicas, **self.stats}}
+
     def close(self) -> None:
+        self._local.close()
         if self._started_cluster:
             import_ray().shutdown()
             self._started_cluster = False
