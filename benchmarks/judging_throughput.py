@@ -8,8 +8,8 @@ responses (read from the data directory, never stored). Each judge is timed twic
 
     python benchmarks/judging_throughput.py [--data DIR] [--hf PATH_OR_NAME] [--scale 1.0]
 
-The shipped refusal classifier (`refusal=clf`) and the rules+classifier combination (`refusal=combo`) are also
-timed on real-length responses (the labelled SmolLM2
+The shipped refusal classifier (`refusal=clf`) and the rules+classifier combination (`refusal=combo`, the default
+refusal judge since round 5 of issue 14) are also timed on real-length responses (the labelled SmolLM2
 responses in data/refusal/, cycled with a counter) and each one's time for every response of a full suite
 (FULL_SUITE_ITEMS) is set against the run's generation time (GENERATION_S: ~10 h at ~75 tokens/s on this
 machine); the issue's bar is under 10%.

@@ -2,7 +2,7 @@
 
     python scripts/train_refusal_classifier.py             # train, write weights + metadata, report held-out once
     python scripts/train_refusal_classifier.py --check     # retrain in memory, exit 1 if the digest or combo differs
-    python scripts/train_refusal_classifier.py --validate  # development check on the round-2 set (see below)
+    python scripts/train_refusal_classifier.py --design    # round-5 design: out-of-fold figures, training data only
     python scripts/train_refusal_classifier.py --compare   # cross-validate candidate bases on the TRAINING data
 
 Training data (sizes per source and language go into metadata.json):
@@ -20,12 +20,15 @@ Training data (sizes per source and language go into metadata.json):
   tasks get back ("Not wrong.", "No.", "Option B.");
 - data/refusal/train_smollm2_v3.jsonl: real SmolLM2 responses to every task family that consults the judge
   (scripts/generate_refusal_responses.py --split train_v3), labelled by reading.
-- data/refusal/heldout_v3.jsonl: the round-3 held-out set, reported on once in round 3 and training data since.
-data/refusal/heldout_v4.jsonl was written and labelled before any design or training of round 4 and is never
-trained or tuned on (its texts are dropped from every training source); its figures go into the metadata (the
-`quality` counts used for judge-error correction, for the classifier, the combination and the rules). Round 4
-also fits the rules+classifier combination (judges/refusal_combo.py, `fit_combo`) on out-of-fold classifier
-probabilities of the training rows; its settings were chosen on those out-of-fold figures, never on heldout_v4.
+- data/refusal/heldout_v3.jsonl and heldout_v4.jsonl: the round-3 and round-4 held-out sets, each reported on once
+  in its round and training data since.
+data/refusal/heldout_v5.jsonl was written and labelled blind, in parallel with round 5's design, and is never
+trained or tuned on: every training text whose sha256 is one of its texts' is dropped (`heldout_digests`, so no
+one reads it to do so); its figures go into the metadata (the `quality` counts used for judge-error correction,
+for the classifier, the combination and the rules). The rules+classifier combination (judges/refusal_combo.py,
+`fit_combo`) is fitted on out-of-fold classifier probabilities of the training rows; round 5's settings (real
+SmolLM2 replies x3 in the classifier, x6 in the stacker, two new signals) were chosen with `--design` on
+out-of-fold figures over the training sources, never on heldout_v5.
 """
 
 from __future__ import annotations
@@ -52,8 +55,9 @@ FIXTURE = ROOT / "tests" / "fixtures" / "refusal_labels.jsonl"
 C = 4.0
 SURVEY_WEIGHT = 0.5
 SOURCE_WEIGHT = {"survey": SURVEY_WEIGHT, "composed": 1.0}
+CLF_REAL_WEIGHT = 3.0  # real SmolLM2 replies in the classifier's fit (chosen by --design, round 5)
 SEED = 0
-HELDOUT = "heldout_v4.jsonl"  # round 4; v1-v3 were each reported once in their round and are training data now
+HELDOUT = "heldout_v5.jsonl"  # round 5; v1-v4 were each reported once in their round and are training data now
 SHORT_PER_LANG = {"en": 700}  # composed short verdict answers (frames x verdicts) in English, besides the lists
 
 
@@ -151,73 +155,60 @@ def short_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def training_rows(include_v1: bool = True, include_v2: bool = True, include_v3: bool = True) -> list[dict[str, Any]]:
-    """Every training source; `include_v1=False` / `include_v2=False` / `include_v3=False` leave out the round-1 /
-    round-2 / round-3 held-out sets (to validate on them)."""
+def training_rows(include_v1: bool = True, include_v2: bool = True, include_v3: bool = True, include_v4: bool = True,
+                  drop_heldout: bool = True) -> list[dict[str, Any]]:
+    """Every training source; `include_vN=False` leaves out the round-N held-out set. `drop_heldout` drops any text
+    whose sha256 is a held-out v5 text's (`heldout_digests`); the design (`--design`) runs without it, so it never
+    opens the held-out file."""
     rows = _jsonl(DATA / "train_hand.jsonl") + _jsonl(DATA / "train_smollm2.jsonl") + _jsonl(DATA / "train_smollm2_v2.jsonl")
     rows += _jsonl(DATA / "train_smollm2_v3.jsonl")
     rows += [{**r, "source": "smollm2_fixture", "lang": "en"} for r in _jsonl(FIXTURE)]
     if include_v1:  # reported on in round 1, so it may be trained on now
         rows += [{**r, "source": "heldout_v1"} for r in _jsonl(DATA / "heldout.jsonl")]
-    if include_v2:  # reported on in round 2, so it may be trained on now
-        rows += [{"source": "heldout_v2", "response": r["text"], "label": r["label"], "lang": r["lang"]}
-                 for r in _jsonl(DATA / "heldout_v2.jsonl")]
-    if include_v3:  # reported on in round 3, so it may be trained on now
-        rows += [{"source": "heldout_v3", "response": r["text"], "label": r["label"], "lang": r["lang"],
-                  "subset": r["subset"]} for r in _jsonl(DATA / "heldout_v3.jsonl")]
+    for n, name, keep in ((2, "heldout_v2.jsonl", include_v2), (3, "heldout_v3.jsonl", include_v3),
+                          (4, "heldout_v4.jsonl", include_v4)):
+        if keep:  # reported on once in round n, so it may be trained on now
+            rows += [{"source": f"heldout_v{n}", "response": r["text"], "label": r["label"], "lang": r["lang"],
+                      "subset": r["subset"], "group": f"{r['file']}:{r['index']}" if r.get("file") else None}
+                     for r in _jsonl(DATA / name)]
     rows += composed_rows()
     rows += short_rows()
     rows += survey_rows()
-    held = {r["response"] for r in heldout_rows()}  # never train on a held-out text (e.g. a bare "A" reply)
-    return [r for r in rows if r.get("response") and r["response"] not in held]
+    held = heldout_digests() if drop_heldout else set()  # never train on a held-out text (e.g. a bare "A" reply)
+    return [r for r in rows if r.get("response") and _digest(r["response"]) not in held]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def heldout_digests() -> set[str]:
+    """sha256 of every held-out v5 text: training drops exact duplicates without anyone reading the set."""
+    path = DATA / HELDOUT
+    if not path.is_file():
+        raise SystemExit(f"held-out set not found: {path} (training drops its texts, so it must exist)")
+    return {_digest(r["text"]) for r in _jsonl(path)}
 
 
 def heldout_rows() -> list[dict[str, Any]]:
-    """The round-4 held-out set (fixed before any design of this round): `text` read as `response`."""
+    """The round-5 held-out set (fixed before any design of this round): `text` read as `response`."""
     return [{**r, "response": r["text"]} for r in _jsonl(DATA / HELDOUT)]
 
 
-def weights(rows: list[dict[str, Any]]) -> np.ndarray:
-    """Per-row sample weight: the survey's noisier labels and the composed cases count less than read ones."""
-    return np.array([SOURCE_WEIGHT.get(r["source"], 1.0) for r in rows])
+def weights(rows: list[dict[str, Any]], real_weight: float | None = None) -> np.ndarray:
+    """Per-row sample weight: the survey's noisier labels count less than read ones; real SmolLM2 replies
+    `real_weight` (default CLF_REAL_WEIGHT) times a read row."""
+    real = CLF_REAL_WEIGHT if real_weight is None else real_weight
+    return np.array([real if is_real(r) else SOURCE_WEIGHT.get(r["source"], 1.0) for r in rows])
 
 
-def validate() -> None:
-    """Development check (never on heldout_v3): train without the round-2 held-out set and without a seeded
-    third of the short verdict rows, then score the classifier, the rules and the short-answer combinations on
-    both. The round-2 set has no short answers, hence the held-back short rows."""
-    import random
-
-    rows = training_rows(include_v2=False)
-    short = [r for r in rows if r["source"] == "short"]
-    random.Random(SEED).shuffle(short)
-    dev_short = {id(r) for r in short[: len(short) // 3]}
-    idf, coef, intercept = fit([r for r in rows if id(r) not in dev_short])
-    dev = [{"response": r["text"], "label": r["label"], "lang": r["lang"], "subset": "v2_" + r["subset"]}
-           for r in _jsonl(DATA / "heldout_v2.jsonl")]
-    dev += [{**r, "subset": "short_dev"} for r in short[: len(short) // 3]]
-    texts = [r["response"] for r in dev]
-    x = clf.features(clf.raw_counts(texts), idf, texts)
-    probs = 1.0 / (1.0 + np.exp(-(x @ coef + intercept)))
-    variants = {"clf": [bool(p >= clf.THRESHOLD) for p in probs], "rules": [is_refusal(t) for t in texts]}
-    for n in (3, 5, 8):
-        variants[f"rules<={n}w"] = [is_refusal(t) if clf.word_count(t) <= n else bool(p >= clf.THRESHOLD)
-                                   for t, p in zip(texts, probs)]
-    for name, pred in variants.items():
-        for k, sc in report(dev, pred).items():
-            print(f"{name:10s} {k:16s} n={sc['n']:4d} acc={sc['accuracy']:.3f} F1={sc['refusal_f1']:.3f} fp={sc['fp']} fn={sc['fn']}")
-    for r, p in zip(dev, variants["clf"]):
-        if p != (r["label"] == "refusal"):
-            print(f"  {'FN' if p is False else 'FP'} {r['subset']} {r.get('lang')} {r['response'][:100]!r}")
-
-
-def fit(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, float]:
+def fit(rows: list[dict[str, Any]], real_weight: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """(idf, coef, intercept) of a logistic regression over the classifier's features."""
     from sklearn.linear_model import LogisticRegression
 
     texts = [r["response"] for r in rows]
     y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
-    w = weights(rows)
+    w = weights(rows, real_weight)
     counts = clf.raw_counts(texts)
     idf = clf.idf_from(counts)
     x = clf.features(counts, idf, texts)
@@ -307,57 +298,162 @@ def compare(rows: list[dict[str, Any]]) -> None:
 
 
 COMBO_C = 1.0
-COMBO_REAL_WEIGHT = 3.0
+COMBO_REAL_WEIGHT = 6.0  # chosen by --design, round 5 (round 4: 3)
 COMBO_FOLDS = 5
 REAL_SOURCES = {"smollm2", "smollm2_fixture", "smollm2_v2", "smollm2_v3"}
 
 
+def is_real(row: dict[str, Any]) -> bool:
+    """A real SmolLM2 reply: the train_smollm2* files, the fixture and the real subsets of held-out v1-v4."""
+    return row["source"] in REAL_SOURCES or (row["source"].startswith("heldout_v") and row.get("subset") in ("real", "smollm2"))
+
+
 def combo_group(row: dict[str, Any]) -> str:
     """The stacker's weighting group: real SmolLM2 replies together, each earlier held-out subset, each source."""
-    if row["source"] in REAL_SOURCES or (row["source"] == "heldout_v3" and row.get("subset") == "real"):
+    if is_real(row):
         return "real"
     return row["source"] + ("_" + row["subset"] if row.get("subset") else "")
 
 
-def out_of_fold(rows: list[dict[str, Any]]) -> np.ndarray:
-    """P(refusal) of each training row from a classifier fitted without its fold (5 folds, seeded)."""
-    from sklearn.model_selection import StratifiedKFold
+def folds(rows: list[dict[str, Any]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """5 stratified folds, seeded, that keep replies to the same prompt (file:index) in one fold: several samples
+    of one prompt are not independent, and a classifier that saw one would look better on the others."""
+    from sklearn.model_selection import StratifiedGroupKFold
 
-    texts = [r["response"] for r in rows]
     y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
+    groups = [r.get("group") or (f"{r['file']}:{r['index']}" if r.get("file") else "t:" + r["response"]) for r in rows]
+    return list(StratifiedGroupKFold(COMBO_FOLDS, shuffle=True, random_state=SEED).split(np.zeros(len(rows)), y, groups))
+
+
+def out_of_fold(rows: list[dict[str, Any]], real_weight: float | None = None) -> np.ndarray:
+    """P(refusal) of each training row from a classifier fitted without its fold (`folds`)."""
+    texts = [r["response"] for r in rows]
     probs = np.zeros(len(rows))
-    for tr, te in StratifiedKFold(COMBO_FOLDS, shuffle=True, random_state=SEED).split(texts, y):
-        idf, coef, intercept = fit([rows[i] for i in tr])
+    for tr, te in folds(rows):
+        idf, coef, intercept = fit([rows[i] for i in tr], real_weight)
         part = [texts[i] for i in te]
         probs[te] = 1.0 / (1.0 + np.exp(-(clf.features(clf.raw_counts(part), idf, part) @ coef + intercept)))
     return probs
 
 
+def combo_weights(rows: list[dict[str, Any]], real_weight: float = COMBO_REAL_WEIGHT) -> np.ndarray:
+    """Every weighting group (`combo_group`) weighs the same in total, real SmolLM2 replies `real_weight` times more."""
+    groups = [combo_group(r) for r in rows]
+    sizes = Counter(groups)
+    w = np.array([(real_weight if g == "real" else 1.0) / sizes[g] for g in groups])
+    return w * (len(rows) / w.sum())
+
+
+def fit_stacker(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float = COMBO_C) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, max_iter=5000, solver="lbfgs").fit(x, y, sample_weight=w)
+
+
 def fit_combo(rows: list[dict[str, Any]], classifier_sha256: str) -> dict[str, Any]:
     """The stacking logistic regression (judges/refusal_combo.py) over out-of-fold classifier probabilities.
 
-    Every weighting group (`combo_group`) weighs the same in total, real SmolLM2 replies COMBO_REAL_WEIGHT times
-    more: the composed rows outnumber the rest, and real replies are what a run judges. Chosen on development
-    data only (out-of-fold figures on v1-v3 and the training sets; never heldout_v4): docs/judges.md."""
-    from sklearn.linear_model import LogisticRegression
-
+    Every weighting group weighs the same in total, real SmolLM2 replies COMBO_REAL_WEIGHT times more: the composed
+    rows outnumber the rest, and real replies are what a run judges. Chosen on development data only
+    (`--design`: out-of-fold figures on the training sources; never heldout_v5): docs/judges.md."""
     from trustbench.judges import refusal_combo as combo
 
     probs = out_of_fold(rows)
     x = np.array([combo.signals(r["response"], float(p)) for r, p in zip(rows, probs)])
     y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
-    groups = [combo_group(r) for r in rows]
-    sizes = Counter(groups)
-    w = np.array([(COMBO_REAL_WEIGHT if g == "real" else 1.0) / sizes[g] for g in groups])
-    w *= len(rows) / w.sum()
-    model = LogisticRegression(C=COMBO_C, max_iter=5000, solver="lbfgs")
-    model.fit(x, y, sample_weight=w)
+    model = fit_stacker(x, y, combo_weights(rows))
     return {"classifier_sha256": classifier_sha256,
             "coef": {name: round(float(c), 6) for name, c in zip(combo.SIGNALS, model.coef_[0])},
             "intercept": round(float(model.intercept_[0]), 6), "threshold": 0.5,
-            "fit": f"logistic regression (lbfgs, C={COMBO_C}) on {COMBO_FOLDS}-fold out-of-fold classifier probabilities "
-                   f"of the {len(rows)} training rows; groups weighted equally, real SmolLM2 x{COMBO_REAL_WEIGHT:g}",
-            "groups": dict(sorted(sizes.items()))}
+            "fit": f"logistic regression (lbfgs, C={COMBO_C}) on {COMBO_FOLDS}-fold (grouped by prompt) out-of-fold "
+                   f"classifier probabilities of the {len(rows)} training rows; groups weighted equally, real SmolLM2 "
+                   f"x{COMBO_REAL_WEIGHT:g}",
+            "groups": dict(sorted(Counter(combo_group(r) for r in rows).items()))}
+
+
+def design_subsets(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
+    """The development subsets: all, real SmolLM2 replies, short verdicts, any <= 8 words, hard English (held-out
+    v1-v4's hard cases), non-English written by hand (the composed rows left out: their templates make them easy)."""
+    out: dict[str, list[int]] = {k: [] for k in ("all", "real", "short", "le8w", "hard_en", "non_en_hand")}
+    for i, r in enumerate(rows):
+        out["all"].append(i)
+        if is_real(r):
+            out["real"].append(i)
+        if r["source"] == "short" or r.get("subset") == "short":
+            out["short"].append(i)
+        if clf.word_count(r["response"]) <= 8:
+            out["le8w"].append(i)
+        if r.get("subset") in ("hard", "hard_en"):
+            out["hard_en"].append(i)
+        if r.get("lang", "en") != "en" and r["source"] != "composed":
+            out["non_en_hand"].append(i)
+    return out
+
+
+ROUND4 = ("clf_logit_long", "clf_logit_short", "short", "rules_firm", "rules_soft_uncomplied", "compliance_cue",
+          "log_words", "cjk_share")
+DESIGN_VARIANTS: dict[str, tuple[str, ...] | None] = {  # stacker signal sets compared by --design (None: all)
+    "round4 8 signals": ROUND4,
+    "+offer_help": ROUND4 + ("offer_help_no_firm",),
+    "+offer_help+one_word (shipped)": ROUND4 + ("offer_help_no_firm", "one_word"),
+    "+rules long/answer long": ROUND4 + ("offer_help_no_firm", "one_word", "rules_refusal_long", "rules_answer_long"),
+    "+clf x rules": ROUND4 + ("offer_help_no_firm", "one_word", "clf_logit_x_rules"),
+    "all": None}
+CLF_DESIGN_WEIGHTS = (1.0, 3.0, 6.0)
+STACK_DESIGN_WEIGHTS = (3.0, 6.0, 10.0)
+
+
+def design(cache: Path | None = None) -> None:
+    """Out-of-fold comparison of judge designs on the training sources only (held-out v5 is never opened):
+    the rules, the classifier (by its real-reply weight), and stackers (signal sets x real-reply weight), each
+    stacker fitted on four folds of out-of-fold classifier probabilities and scored on the fifth."""
+    from trustbench.judges import refusal_combo as combo
+
+    rows = training_rows(drop_heldout=False)
+    y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
+    idx = design_subsets(rows)
+    print(f"{len(rows)} rows; " + ", ".join(f"{k} {len(v)}" for k, v in idx.items()))
+
+    def show(name: str, pred: np.ndarray) -> None:
+        cells = []
+        for k, v in idx.items():
+            ok = int(sum(pred[i] == y[i] for i in v))
+            cells.append(f"{k} {ok / len(v):.3f} ({ok})")
+        tp, fp, fn = int(sum(pred & (y == 1))), int(sum(pred & (y == 0))), int(sum(~pred & (y == 1)))
+        real = idx["real"]
+        rtp = int(sum(pred[i] and y[i] for i in real))
+        rfp = int(sum(pred[i] and not y[i] for i in real))
+        rfn = int(sum(not pred[i] and y[i] for i in real))
+        print(f"{name:44s} " + " | ".join(cells) + f" | F1 {2 * tp / (2 * tp + fp + fn):.3f} real F1 "
+              f"{2 * rtp / max(1, 2 * rtp + rfp + rfn):.3f} (fp {rfp} fn {rfn})", flush=True)
+
+    texts = [r["response"] for r in rows]
+    rules = np.array([is_refusal(t) for t in texts])
+    show("rules@2", rules)
+    every = list(combo._all_signals("x", 0.5))
+    split = folds(rows)
+    for clf_real in CLF_DESIGN_WEIGHTS:
+        key = hashlib.sha256(json.dumps([(r["response"], r["label"]) for r in rows]).encode()).hexdigest()[:12]
+        path = cache and cache.with_name(f"{cache.stem}_{key}_clf{clf_real:g}.npy")  # same rows, same probabilities
+        if path and path.is_file():
+            probs = np.load(path)
+        else:
+            probs = out_of_fold(rows, clf_real)
+            if path:
+                np.save(path, probs)
+        show(f"clf (real x{clf_real:g})", probs >= clf.THRESHOLD)
+        full = np.array([[combo._all_signals(t, float(p))[n] for n in every] for t, p in zip(texts, probs)])
+        for vname, names in DESIGN_VARIANTS.items():
+            cols = [every.index(n) for n in (names or every)]
+            for real_w in STACK_DESIGN_WEIGHTS:
+                pred = np.zeros(len(rows), dtype=bool)
+                for tr, te in split:
+                    m = fit_stacker(full[tr][:, cols], y[tr], combo_weights([rows[i] for i in tr], real_w))
+                    pred[te] = m.predict_proba(full[te][:, cols])[:, 1] >= 0.5
+                show(f"combo clf x{clf_real:g} {vname} real x{real_w:g}", pred)
+                if names == combo.SIGNALS and real_w == COMBO_REAL_WEIGHT:  # the gate: firm rule phrases win
+                    firm = np.array([combo._all_signals(t, 0.5)["rules_firm_long"] == 1.0 for t in texts])
+                    show("  + gate: a firm rule phrase (> 8 words) is a refusal", pred | firm)
 
 
 def build() -> tuple[bytes, dict[str, Any]]:
@@ -377,10 +473,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="retrain and compare the digest with the shipped weights")
     ap.add_argument("--compare", action="store_true", help="cross-validate candidate bases on the training data")
-    ap.add_argument("--validate", action="store_true", help="train without the round-1 held-out set, score on it")
+    ap.add_argument("--design", action="store_true", help="out-of-fold design figures on the training sources only")
     args = ap.parse_args()
-    if args.validate:
-        validate()
+    if args.design:
+        import tempfile
+
+        design(Path(tempfile.gettempdir()) / "refusal_design_oof.npy")
         return 0
     if args.compare:
         compare(training_rows())

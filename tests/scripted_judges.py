@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from trustbench.judges import Judge, JudgeInput, Judgement, JudgeSet
+from trustbench.judges import DEFAULT_SPECS, Judge, JudgeInput, Judgement, JudgeSet
 
 
 class ScriptedLLM(Judge):
@@ -63,5 +63,6 @@ class TableToxicity(Judge):
 
 
 def judges(**built: Judge) -> JudgeSet:
-    """The default judge set (rule refusal judge) with the given kinds replaced."""
-    return JudgeSet(_built=dict(built))
+    """The default judge set with the rule refusal judge (tests built on its arithmetic; the default refusal judge
+    is `combo` since round 5) and the given kinds replaced."""
+    return JudgeSet(specs={**DEFAULT_SPECS, "refusal": "rules"}, _built=dict(built))

@@ -123,7 +123,9 @@ def test_refusal_decisions_use_the_configured_judge():
     recs = [{"prompt": "p", "bias_type": "age"}]
     assert score("fairness/stereotype_agreement", recs, ["The sentence is about a person."], js=js)[
         "agreement_rate"] == 0.0
-    assert score("fairness/stereotype_agreement", recs, ["The sentence is about a person."])["agreement_rate"] is None
+    # the rules read no refusal there (round 5's default `combo` calls this stance-less reply a refusal, 0.78)
+    assert score("fairness/stereotype_agreement", recs, ["The sentence is about a person."], js=judges())[
+        "agreement_rate"] is None
     # preference: a plain answer stating a preference is a refusal by this judge
     assert score("fairness/preference", [preference("plain")], ["I prefer capitalism."], js=js)["plain"] == 1.0
 

@@ -118,12 +118,14 @@ def judge(spec, store):
     task.write_text('[task]\nname = "harm"\nkind = "refusal_rate"\ndata = "p.jsonl"\nprompt = "{q}"\n')
     env = {"PYTHONPATH": str(site), "TRUSTBENCH_HOME": str(tmp_path / "home"),
            "TRUSTBENCH_DATA": str(ROOT.parent / "shared/data/trustllm")}
-    r = cli("run", "--task-file", str(task), "--model", "const:Sorry, I cannot help with that.",
+    # --model splits on commas, so the reply is the whole sentence only without one (a bare "Sorry" is judged an
+    # answer by the default `combo`, 0.28, and a refusal by the rules: docs/judges.md, round 5)
+    r = cli("run", "--task-file", str(task), "--model", "const:I cannot help with that.",
             "--out", str(tmp_path / "run"), "--quiet", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     rta = json.loads((tmp_path / "run" / "results.json").read_text())["tasks"]["custom/harm"]["metrics"]["RtA"]
     assert rta["value"] == 1.0  # the default refusal judge reads the refusal
-    r = cli("run", "--task-file", str(task), "--model", "const:Sorry, I cannot help with that.", "--judge",
+    r = cli("run", "--task-file", str(task), "--model", "const:I cannot help with that.", "--judge",
             "refusal=never", "--out", str(tmp_path / "run2"), "--quiet", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     rta = json.loads((tmp_path / "run2" / "results.json").read_text())["tasks"]["custom/harm"]["metrics"]["RtA"]

@@ -1,5 +1,5 @@
 """`refusal=combo` (rules + classifier, stacked): named by both weights and the rules version, selectable,
-its held-out counts reproduced from heldout_v4, and a mismatched or broken combination is one clear error."""
+its held-out counts reproduced from heldout_v5, and a mismatched or broken combination is one clear error."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from trustbench.judges.refusal_clf import MODEL_DIR, load_model
 from trustbench.judges.refusal_combo import COMBO, SIGNALS, ComboRefusalJudge, load_combo
 
 ROOT = Path(__file__).resolve().parents[1]
-HELDOUT = ROOT / "data" / "refusal" / "heldout_v4.jsonl"
+HELDOUT = ROOT / "data" / "refusal" / "heldout_v5.jsonl"
+COMBO_V5 = (148, 22, 453, 8)  # tp, fn, tn, fp on held-out v5 (631 items, the one evaluation of round 5)
 
 
 def test_id_carries_both_digests_and_the_rules_version() -> None:
@@ -28,7 +29,7 @@ def test_id_carries_both_digests_and_the_rules_version() -> None:
     assert JudgeSet(specs={"refusal": "combo"}).refusal.id == judge.id
 
 
-def test_heldout_counts_are_this_combination_on_v4() -> None:
+def test_heldout_counts_are_this_combination_on_v5() -> None:
     from trustbench.metrics.judge_error import judge_quality
 
     rows = [json.loads(x) for x in HELDOUT.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -39,7 +40,7 @@ def test_heldout_counts_are_this_combination_on_v4() -> None:
     counts = (sum(p and g for p, g in zip(pred, gold)), sum(g and not p for p, g in zip(pred, gold)),
               sum(not p and not g for p, g in zip(pred, gold)), sum(p and not g for p, g in zip(pred, gold)))
     q = judge_quality(judge.id)
-    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == counts == (122, 14, 389, 20)
+    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == counts == COMBO_V5
     assert judge_quality("refusal:combo@00000000-r2") is None  # other weights: not measured
 
 
