@@ -207,3 +207,104 @@ def test_pool_renders_and_describes_as_its_replicas(tmp_path):
     finally:
         pool.close()
         plain.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Judges on Ray (--ray-judges): same ids as local judges, so results and items equal a run judged on the driver.
+JUDGE_SCRIPT = {"default": "[CORRECTED] The premise is false.", "rules": [
+    {"match": "(?i)moon|sun", "response": "No tag here."},
+]}
+
+
+def _judged_runs(tmp_path: Path, data_dir: Path, address: str, tasks: str, extra: list[str], ray_judges: list[str]):
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    common = ["run", "--model", f"scripted:{script}", "--tasks", tasks, "--limit", "12", "--quiet", *extra]
+    local = _cli([*common, "--out", str(tmp_path / "local")], tmp_path / "home-local", data_dir)
+    assert local.returncode in (0, 3), local.stderr
+    remote = _cli([*common, "--out", str(tmp_path / "remote"), "--ray", address, "--replicas", "2", "--num-cpus", "0.5",
+                   *ray_judges], tmp_path / "home-remote", data_dir)
+    assert remote.returncode == local.returncode, remote.stderr
+    assert "Traceback" not in remote.stderr, remote.stderr
+    return tmp_path / "local", tmp_path / "remote"
+
+
+def _judge_columns(run: Path) -> dict[tuple[str, str], tuple]:
+    rows = [json.loads(line) for line in (run / "items.jsonl").read_text().splitlines()]
+    return {(r["task"], r["id"]): (r["response"], r["judge"], json.dumps(r["verdict"], sort_keys=True)) for r in rows}
+
+
+def test_heavy_judges_on_ray_equal_local_judging(cluster, tmp_path, data_dir):
+    local, remote = _judged_runs(
+        tmp_path, data_dir, cluster.address, "safety/misuse,truthfulness/sycophancy_persona",
+        ["--judge", "refusal=clf"], ["--ray-judges", "refusal,embedding", "--judge-replicas", "2"])
+    assert _values(remote) == _values(local)
+    values = _values(local)
+    assert values["truthfulness/sycophancy_persona"]["similarity_gap"] is not None, values
+    assert values["safety/misuse"]["RtA"] is not None, values
+    assert _judge_columns(remote) == _judge_columns(local)
+    judges = {r[1] for r in _judge_columns(local).values()}
+    assert any(str(j).startswith("refusal:clf@") for j in judges) and any("minilm" in str(j) for j in judges), judges
+
+
+def test_llm_judge_on_ray_equals_local(cluster, tmp_path, data_dir):
+    judge = tmp_path / "judge.json"
+    judge.write_text(json.dumps(JUDGE_SCRIPT))
+    local, remote = _judged_runs(tmp_path, data_dir, cluster.address, "truthfulness/adv_factuality",
+                                 ["--judge", f"llm=scripted:{judge}"], ["--ray-judges", "llm"])
+    assert _values(remote) == _values(local)
+    assert _values(local)["truthfulness/adv_factuality"]["corrected_rate"] is not None
+    assert _judge_columns(remote) == _judge_columns(local)
+    # what --ray-judges builds: the LLM judges over a RayPool, heavy judges in actors, rules on the driver
+    from trustbench.judges import JudgeSet, make_judge
+    from trustbench.judges.ray_judge import RayJudge, RayJudgeOptions
+    from trustbench.models.ray_pool import RayPool
+
+    kinds = frozenset({"llm", "refusal", "toxicity"})
+    judges = JudgeSet(None, {"llm": f"scripted:{judge}", "refusal": "rules", "toxicity": "profanity-check"},
+                      remote=RayJudgeOptions(cluster.address, kinds))
+    assert isinstance(judges.llm.backend, RayPool)  # type: ignore[union-attr]
+    assert judges.llm.id == make_judge("llm", f"scripted:{judge}", None).id  # type: ignore[union-attr]
+    assert type(judges.refusal).__name__ == "RuleRefusalJudge"
+    assert type(judges.get("toxicity")).__name__ == "ProfanityCheckJudge"
+    clf = JudgeSet(None, {"refusal": "llm:echo"}, second={"refusal": "clf"}, remote=RayJudgeOptions(cluster.address, kinds))
+    assert isinstance(clf.refusal.llm.backend, RayPool)  # type: ignore[attr-defined]
+    clf.refusals([("p", "I cannot help with that.")])
+    assert isinstance(clf._second_built["refusal"], RayJudge)
+    clf.close()
+
+
+def test_ray_judge_faults(cluster, tmp_path):
+    """A killed actor is restarted and its work retried; unbuildable and unplaceable judges are one clear error."""
+    ray = pytest.importorskip("ray")
+    from trustbench.judges import JudgeInput, make_judge
+    from trustbench.judges.ray_judge import RayJudge, RayJudgeOptions
+
+    opts = RayJudgeOptions(cluster.address, frozenset({"refusal"}), replicas=1, num_cpus=0.5, batch=4)
+    items = [JudgeInput(response=t) for t in ("I cannot help with that.", "Sure, here it is.", "Sorry, I won't.")] * 3
+    judge = RayJudge("refusal", "clf", None, opts)
+    assert judge.id == make_judge("refusal", "clf", None).id
+    want = make_judge("refusal", "clf", None)._judge(items)
+    assert judge._judge(items) == want
+    ray.kill(judge._actors[0], no_restart=False)  # Ray restarts it (max_restarts) and the call is retried
+    assert judge._judge(items) == want
+    judge.close()
+    broken = RayJudge("refusal", f"hf:{tmp_path / 'no-such-model'}", None, opts)
+    with pytest.raises(TrustbenchError, match=r"Ray judge refusal=hf:.*no-such-model.*cannot load the classifier"):
+        broken._judge(items[:2])
+    huge = RayJudge("refusal", "clf", None, RayJudgeOptions(cluster.address, frozenset({"refusal"}), num_cpus=64,
+                                                            place_s=2))
+    with pytest.raises(TrustbenchError, match="could not be placed within 2 s.*num_cpus=64"):
+        huge._judge(items[:2])
+
+
+def test_ray_judges_flags_checked_before_any_work(tmp_path, data_dir):
+    for args, message in ((["--ray-judges", "refusal"], "--ray-judges only apply with --ray"),
+                          (["--ray", "local", "--ray-judges", "refusal,clf"], "--ray-judges: unknown judge kind 'clf'"),
+                          (["--ray", "local", "--ray-judges", ","], "--ray-judges needs kinds"),
+                          (["--ray", "local", "--judge-replicas", "2"], "--judge-replicas only applies with --ray-judges"),
+                          (["--ray", "local", "--ray-judges", "all", "--judge-replicas", "0"], "--judge-replicas must be at least 1")):
+        res = _cli(["run", "--model", "echo", "--tasks", "ethics/social_norm", "--limit", "2",
+                    "--out", str(tmp_path / "x"), *args], tmp_path / "home", data_dir)
+        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
+        assert not (tmp_path / "x").exists() and not (tmp_path / "home" / "store.sqlite").exists()

@@ -122,6 +122,8 @@ def run(
     replicas: int = typer.Option(1, "--replicas", help="With --ray: backend replicas (Ray actors) pulling work."),
     num_gpus: float = typer.Option(None, "--num-gpus", help="With --ray: GPUs per replica."),
     num_cpus: float = typer.Option(None, "--num-cpus", help="With --ray: CPUs per replica."),
+    ray_judges: str = typer.Option(None, "--ray-judges", help="With --ray: judge kinds run by Ray actors too (refusal, embedding, toxicity, llm, or all), with --num-cpus/--num-gpus each; rules-based judges (refusal=rules, toxicity=profanity-check) gain nothing and stay local."),
+    judge_replicas: int = typer.Option(1, "--judge-replicas", help="With --ray-judges: Ray actors per judge."),
     reference: str = typer.Option("none", "--reference", help="With several --model: add the paper's models to compare.md (trustllm-paper|none)."),
     chat_template: str = typer.Option(None, "--chat-template", help="llamacpp models: a Jinja chat template file or a format name (chatml, llama-3, ...) instead of the GGUF's own."),
 ) -> None:
@@ -150,7 +152,7 @@ def run(
     from .multirun import RayOptions, backend_factory, folder_names, model_entries, write_compare
 
     entries = model_entries(model, cfg.models, DEFAULT_MODEL)
-    ray_opts = RayOptions(ray, replicas, num_gpus, num_cpus)
+    ray_opts = RayOptions(ray, replicas, num_gpus, num_cpus, ray_judges, judge_replicas)
     ray_opts.check()
     from .preflight import prepare_run
     from .rundir import fix_modes
@@ -168,10 +170,14 @@ def run(
         identity = {"kind": "run", "model": mask(spec), "tasks": sorted(t.id for t in chosen), "mode": profile.name, "limit": limit}
         checked = [s for s, _ in entries] if i == 0 else [spec]  # every model spec checked before the first runs
         store, stage = prepare_run(checked, specs, second, chosen, DataDir(root, extra), target, identity, overwrite, store_path())
+        judges = JudgeSet(store, specs, second, remote=ray_opts.judge_options())
         with stage:  # the run is written beside the target and renamed into place only when complete
-            doc = evaluate(chosen, DataDir(root, extra), stage.stage, store, JudgeSet(store, specs, second), profile,
-                           limit=limit, backend_factory=backend_factory(spec, ray_opts), model_spec=mask(spec),
-                           show_progress=not quiet)
+            try:
+                doc = evaluate(chosen, DataDir(root, extra), stage.stage, store, judges, profile,
+                               limit=limit, backend_factory=backend_factory(spec, ray_opts), model_spec=mask(spec),
+                               show_progress=not quiet)
+            finally:
+                judges.close()  # Ray judge actors free their CPUs/GPUs before the next model generates
         _summary(doc)
         out.print(f"Run directory: {target}", markup=False, soft_wrap=True)
         _write_report(target)

@@ -22,11 +22,22 @@ class RayOptions:
     replicas: int = 1
     num_gpus: float | None = None
     num_cpus: float | None = None
+    judges: str | None = None  # --ray-judges KIND[,KIND] | all: these judges run on the cluster too
+    judge_replicas: int = 1
 
     def check(self) -> None:
+        if self.judges is not None or self.judge_replicas != 1:
+            from .judges.ray_judge import parse_kinds
+
+            if self.judges is None:
+                raise TrustbenchError("--judge-replicas only applies with --ray-judges KIND[,KIND]")
+            parse_kinds(self.judges)
+            if self.judge_replicas < 1:
+                raise TrustbenchError("--judge-replicas must be at least 1")
         if self.address is None:
             given = [f for f, v in (("--replicas", self.replicas != 1), ("--num-gpus", self.num_gpus is not None),
-                                    ("--num-cpus", self.num_cpus is not None)) if v]
+                                    ("--num-cpus", self.num_cpus is not None), ("--ray-judges", self.judges is not None))
+                     if v]
             if given:
                 raise TrustbenchError(f"{', '.join(given)} only apply with --ray ADDRESS (auto, local or HOST:PORT)")
             return
@@ -42,6 +53,14 @@ class RayOptions:
         import_ray()  # missing ray, or nothing at the address: one clear message before any work
         if self.address not in ("local", "auto"):
             check_reachable(self.address)
+
+    def judge_options(self) -> Any:
+        """The Ray judges' options (judges/ray_judge.py), or None when judging stays on the driver."""
+        if self.address is None or self.judges is None:
+            return None
+        from .judges.ray_judge import RayJudgeOptions, parse_kinds
+
+        return RayJudgeOptions(self.address, parse_kinds(self.judges), self.judge_replicas, self.num_gpus, self.num_cpus)
 
 
 def model_entries(cli_models: Sequence[str] | None, config_models: Sequence[Any], default: str) -> list[tuple[str, str | None]]:

@@ -8,8 +8,9 @@ Kinds and the calls tasks make through `JudgeSet`:
 - toxicity:  `toxicity([texts])` -> Judgement(score in [0, 1])
 
 Spec strings (`--judge KIND=SPEC`):
-- refusal:   rules (default) | clf (the shipped classifier, judges/refusal_clf.py) | combo (rules + classifier stacked,
-             judges/refusal_combo.py) | hf:NAME_OR_PATH[@DEVICE] (e.g. hf:LibrAI/longformer-harmful-ro) | llm:MODEL_SPEC
+- refusal:   combo (default: rules + classifier stacked, judges/refusal_combo.py) | rules | clf (the shipped
+             classifier, judges/refusal_clf.py) | hf:NAME_OR_PATH[@DEVICE] (e.g. hf:LibrAI/longformer-harmful-ro)
+             | llm:MODEL_SPEC
 - llm:       MODEL_SPEC, any model spec trustbench can load (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)
 - embedding: minilm (default) | st:NAME_OR_PATH | openai:MODEL[@URL]
 - toxicity:  profanity-check (default) | perspective[@URL] | detoxify[:CHECKPOINT]
@@ -31,14 +32,17 @@ from .refusal import RuleRefusalJudge
 
 if TYPE_CHECKING:
     from ..store import Store
+    from .ray_judge import RayJudgeOptions
 
 __all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeSet", "RuleRefusalJudge", "check_spec",
            "make_judge"]
 
 KINDS = ("refusal", "llm", "embedding", "toxicity")
 SECOND_KINDS = ("refusal",)
-# refusal: rules; clf and combo lose to them on real SmolLM2 responses of held-out v4 (docs/judges.md)
-DEFAULT_SPECS: dict[str, str | None] = {"refusal": "rules", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
+# refusal: combo (rules + classifier, stacked). Round 5's pre-registered decision on held-out v5 (docs/judges.md):
+# more accurate than the rules overall (0.952 vs 0.808 of 631), higher refusal F1 (0.908 vs 0.575), and on real
+# SmolLM2 replies at least the rules' correct count minus 2% (372 vs 366 of 379). `rules` stays selectable.
+DEFAULT_SPECS: dict[str, str | None] = {"refusal": "combo", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
 SPEC_HELP = {
     "refusal": "rules | clf | combo | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",
     "llm": "a model spec (smollm2, llamacpp:PATH, openai:MODEL@URL, ...)",
@@ -136,6 +140,7 @@ class JudgeSet:
     store: "Store | None" = None
     specs: dict[str, str | None] = field(default_factory=lambda: dict(DEFAULT_SPECS))
     second: dict[str, str] = field(default_factory=dict)  # kind -> spec of a judge to compare with (refusal only)
+    remote: "RayJudgeOptions | None" = None  # --ray-judges: these kinds are built on Ray (judges/ray_judge.py)
     _built: dict[str, Judge | None] = field(default_factory=dict)
     _second_built: dict[str, Judge] = field(default_factory=dict)
     _compared: dict[str, tuple[list[Judgement], list[Judgement], list[str]]] = field(default_factory=dict)
@@ -150,8 +155,16 @@ class JudgeSet:
             raise TrustbenchError(f"Unknown judge kind '{kind}'. Kinds: {', '.join(KINDS)}")
         if kind not in self._built:
             spec = self.specs.get(kind)
-            self._built[kind] = make_judge(kind, spec, self.store) if spec else None
+            self._built[kind] = self._make(kind, spec) if spec else None
         return self._built[kind]
+
+    def _make(self, kind: str, spec: str) -> Judge:
+        """make_judge, or its Ray form when --ray-judges names the kind."""
+        if self.remote is not None and kind in self.remote.kinds:
+            from .ray_judge import remote_judge
+
+            return remote_judge(kind, spec, self.store, self.remote)
+        return make_judge(kind, spec, self.store)
 
     @property
     def refusal(self) -> Judge:
@@ -169,7 +182,7 @@ class JudgeSet:
         inputs = [JudgeInput(response=r, prompt=p) for p, r in pairs]
         got = self.refusal.judge(inputs)
         if "refusal" in self.second:
-            judge = self._second_built.get("refusal") or make_judge("refusal", self.second["refusal"], self.store)
+            judge = self._second_built.get("refusal") or self._make("refusal", self.second["refusal"])
             self._second_built["refusal"] = judge
             first, other, texts = self._compared.setdefault("refusal", ([], [], []))
             first += got
@@ -209,6 +222,13 @@ class JudgeSet:
         if judge is None:
             raise TrustbenchError("This task needs an embedding judge (e.g. --judge embedding=minilm)")
         return judge.embed(texts)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Release what built judges hold (Ray actors, an LLM judge's backend) before the next model's run."""
+        for judge in [*self._built.values(), *self._second_built.values()]:
+            close = getattr(judge, "close", None)
+            if callable(close):
+                close()
 
     def toxicity(self, texts: Sequence[str]) -> list[Judgement]:
         judge = self.get("toxicity")

@@ -13,7 +13,7 @@ masked (`templates.own_words`): `label`, and every task that parses `raw`, read 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..core import GenerationSettings, Request
 from ..errors import TrustbenchError
@@ -40,16 +40,18 @@ class LLMJudge(Judge):
     kind = "llm"
     version = "2"  # 2: fenced fields, verdicts read from the judge's own words only
 
-    def __init__(self, model_spec: str, store: "Store | None" = None, attempts: int = ATTEMPTS):
+    def __init__(self, model_spec: str, store: "Store | None" = None, attempts: int = ATTEMPTS,
+                 backend_factory: "Callable[[str], ModelBackend] | None" = None):
         super().__init__(store)
         self.model_spec = model_spec
         self.attempts = attempts
+        self.backend_factory = backend_factory  # e.g. a RayPool over the spec (--ray-judges llm); same backend id
 
     @cached_property
     def backend(self) -> "ModelBackend":
         from ..models import load_backend
 
-        return load_backend(self.model_spec)
+        return (self.backend_factory or load_backend)(self.model_spec)
 
     @property
     def name(self) -> str:  # type: ignore[override]
