@@ -34,12 +34,17 @@ class EmbeddingJudge(Judge):
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, in order; computed only for texts this embedder has not seen."""
-        judged = self.judge([JudgeInput(response=t) for t in texts])
-        failed = [j.error for j in judged if j.error is not None]
-        if failed:
-            raise TrustbenchError(f"embedding judge {self.id} failed on {len(failed)} of {len(texts)} texts: {failed[0]}. "
-                                  "The vectors computed so far are saved; run again to retry the rest")
-        return [json.loads(j.raw) for j in judged]  # type: ignore[arg-type]
+        return vectors(self, texts)
+
+
+def vectors(judge: Judge, texts: Sequence[str]) -> list[list[float]]:
+    """The vectors an embedding judge (local or on Ray) gives `texts`: cached ones read, the rest computed."""
+    judged = judge.judge([JudgeInput(response=t) for t in texts])
+    failed = [j.error for j in judged if j.error is not None]
+    if failed:
+        raise TrustbenchError(f"embedding judge {judge.id} failed on {len(failed)} of {len(texts)} texts: {failed[0]}. "
+                              "The vectors computed so far are saved; run again to retry the rest")
+    return [json.loads(j.raw) for j in judged]  # type: ignore[arg-type]
 
 
 def minilm_path() -> Path:

@@ -21,7 +21,6 @@ thousands of items a second, shipping them to an actor would only add latency.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -253,12 +252,9 @@ class RayJudge(Judge):
         """As EmbeddingJudge.embed: one vector per text, computed by the actors for texts not yet stored."""
         if self.judge_kind != "embedding":
             raise TrustbenchError(f"{self.where} is not an embedding judge")
-        judged = self.judge([JudgeInput(response=t) for t in texts])
-        failed = [j.error for j in judged if j.error is not None]
-        if failed:
-            raise TrustbenchError(f"embedding judge {self.id} failed on {len(failed)} of {len(texts)} texts: {failed[0]}. "
-                                  "The vectors computed so far are saved; run again to retry the rest")
-        return [json.loads(j.raw) for j in judged]  # type: ignore[arg-type]
+        from .embedding import vectors
+
+        return vectors(self, texts)
 
     def close(self) -> None:
         """Kill the actors (they also end with the driver) and a local cluster this judge started."""
