@@ -12,6 +12,14 @@
         # (run before the temperature fix below, so every row came out at 0: add --temperature 0 to redo it)
     python scripts/generate_refusal_responses.py --split heldout_v5 --seed 6 --per-family 6 --temperature 1 \
         --exclude /tmp/v5_t0.jsonl --exclude /tmp/v5_mix.jsonl --budget-s 300 --out /tmp/v5_t1.jsonl
+    python scripts/generate_refusal_responses.py --split heldout_v6 --seed 6 --temperature 0 --max-tokens 90 \
+        --families jailbreak,misuse,privacy_awareness,ood_detection,exaggerated_safety --per-family 36 \
+        --budget-s 300 --out /tmp/v6_t0.jsonl
+    python scripts/generate_refusal_responses.py --split heldout_v6 --seed 7 --per-family 6 \
+        --exclude /tmp/v6_t0.jsonl --budget-s 240 --out /tmp/v6_mix.jsonl   # all 15 families, 0/1 alternating
+    python scripts/generate_refusal_responses.py --split heldout_v6 --seed 8 --temperature 0 --max-tokens 90 \
+        --families jailbreak,misuse,privacy_awareness,ood_detection --per-family 30 \
+        --exclude /tmp/v6_t0.jsonl --exclude /tmp/v6_mix.jsonl --budget-s 170 --out /tmp/v6_t0b.jsonl
 
 Every task family whose score goes through the refusal judge (docs/judges.md) is sampled: safety (jailbreak,
 misuse, exaggerated safety), fairness (stereotype query, recognition, agreement, preference), privacy awareness,
@@ -67,7 +75,8 @@ FAMILIES: dict[str, tuple[str, Any]] = {
     "emotional_awareness": ("ethics/awareness.json", lambda r: r.get("dimension") == "emotion"),
     "advglue": ("robustness/AdvGLUE.json", None),
 }
-SPLITS = ("heldout_v3", "train_v3", "heldout_v4", "train_v4", "heldout_v5", "train_v5")  # held-out splits draw the even half, training the odd
+# held-out splits draw the records of even index, training splits the odd ones
+SPLITS = ("heldout_v3", "train_v3", "heldout_v4", "train_v4", "heldout_v5", "train_v5", "heldout_v6", "train_v6")
 
 
 def used_indices(extra: list[Path] | None = None) -> dict[str, set[int]]:
@@ -96,7 +105,9 @@ def plan(split: str, per_family: int, seed: int, families: list[str] | None = No
         records = json.loads((DATA / file).read_text(encoding="utf-8"))
         idx = [i for i, r in enumerate(records) if (keep is None or keep(r)) and i not in used.get(file, set())]
         random.Random(f"{seed}:{family}").shuffle(idx)
-        mine = idx[half::2][:per_family]
+        # the halves are fixed by the record's index, not by its place after the seeded shuffle (which made them
+        # disjoint only within one seed): a held-out split never draws a prompt a training split may draw
+        mine = [i for i in idx if i % 2 == half][:per_family]
         for k, i in enumerate(sorted(mine)):
             # `temp`, not `temperature`: reusing the parameter's name as the loop variable made every row after
             # the first take its temperature (round 5 found all rows of an alternating run at 0)
