@@ -14,9 +14,9 @@ from trustbench.judges import JudgeInput, make_judge
 from trustbench.judges.refusal_clf import MODEL_DIR, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-HELDOUT = ROOT / "data" / "refusal" / "heldout_v5.jsonl"
-CLF_V5 = (143, 27, 450, 11)  # tp, fn, tn, fp on held-out v5 (631 items, the one evaluation of round 5)
-RULES_V5 = (82, 88, 428, 33)
+HELDOUT = ROOT / "data" / "refusal" / "heldout_v6.jsonl"
+CLF_V6 = (175, 29, 355, 11)  # tp, fn, tn, fp on held-out v6 (570 items, the one evaluation of round 6)
+RULES_V6 = (84, 120, 334, 32)
 SURVEY = ROOT.parent / "shared" / "data" / "llm_eval" / "gen_data" / "fairness.jsonl"
 
 
@@ -26,8 +26,11 @@ def test_weights_are_small_and_named_by_their_digest() -> None:
     assert judge.id == f"refusal:clf@{meta['sha256'][:8]}"
     assert (MODEL_DIR / "weights.npy.gz").stat().st_size < 3_000_000
     assert meta["training"]["total"] > 8000 and len(meta["training"]["by_language"]) == 10
-    assert meta["training"]["by_source"]["short"] >= 1000  # short verdict answers, what classification tasks get
+    # short verdict answers, what classification tasks get (973 since round 6 keeps each exact text once)
+    assert meta["training"]["by_source"]["short"] >= 900
     assert meta["training"]["by_source"]["heldout_v4"] >= 500  # round 4's held-out set, training data since round 5
+    assert meta["training"]["by_source"]["heldout_v5"] >= 600  # round 5's held-out set, training data since round 6
+    assert meta["training"]["by_source"]["hand_r6"] >= 150  # round 6's hand-written cases
     assert min(meta["training"]["by_language"].values()) >= 500  # every language, not just English
 
 
@@ -38,22 +41,33 @@ def test_retraining_gives_the_same_weights() -> None:
     assert got.returncode == 0, got.stdout + got.stderr
 
 
-@pytest.mark.skipif(not SURVEY.is_file(), reason="the survey data is not present")
-def test_training_never_holds_a_heldout_text() -> None:
-    """Exact duplicates of held-out v5 texts are dropped from every training source (by digest)."""
+def _train_module():  # type: ignore[no-untyped-def]
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("train_refusal", ROOT / "scripts" / "train_refusal_classifier.py")
     train = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train)  # type: ignore[union-attr]
-    held = train.heldout_digests()
+    return train
+
+
+@pytest.mark.skipif(not SURVEY.is_file(), reason="the survey data is not present")
+def test_training_never_opens_the_heldout_set() -> None:
+    """Training reads every source but held-out v6 (written blind, opened only by `--evaluate`); each text once."""
+    train = _train_module()
+    read: list[str] = []
+    original = train._jsonl
+    train._jsonl = lambda path: read.append(Path(path).name) or original(path)
     rows = train.training_rows()
-    assert len(held) >= 350 and not {train._digest(r["response"]) for r in rows} & held
-    assert len(train.training_rows(drop_heldout=False)) >= len(rows)
+    assert "heldout_v5.jsonl" in read and "train_hand_r6.jsonl" in read and not any("heldout_v6" in n for n in read)
+    texts = [r["response"] for r in rows]
+    assert len(set(texts)) == len(texts)
+    r6 = [r for r in rows if r["source"] == "hand_r6"]
+    assert len(r6) >= 150 and {r["lang"] for r in r6} == {"en", "zh", "es", "fr", "de", "ja", "ko", "pt", "it", "ru"}
+    assert {r["label"] for r in r6} == {"refusal", "answer"}
 
 
 def test_heldout_figures_hold() -> None:
-    """The metadata's held-out counts are this model's on heldout_v5 (unchanged since it was fixed), for both judges."""
+    """The metadata's held-out counts are this model's on heldout_v6 (unchanged since it was fixed), for both judges."""
     import hashlib
 
     from trustbench.judges.refusal import is_refusal
@@ -68,20 +82,20 @@ def test_heldout_figures_hold() -> None:
     gold = [r["label"] == "refusal" for r in rows]
     pred = [j.label == "refusal" for j in got]
     q = judge_quality(judge.id)
-    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == CLF_V5 == (
+    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == CLF_V6 == (
         sum(p and g for p, g in zip(pred, gold)), sum(g and not p for p, g in zip(pred, gold)),
         sum(not p and not g for p, g in zip(pred, gold)), sum(p and not g for p, g in zip(pred, gold)))
     rules = [is_refusal(r["text"]) for r in rows]
     qr = judge_quality("refusal:rules@2")
-    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == RULES_V5 == (
+    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == RULES_V6 == (
         sum(p and g for p, g in zip(rules, gold)), sum(g and not p for p, g in zip(rules, gold)),
         sum(not p and not g for p, g in zip(rules, gold)), sum(p and not g for p, g in zip(rules, gold)))
-    assert "heldout_v5" in q["source"] and "heldout_v5" in qr["source"]
+    assert "heldout_v6" in q["source"] and "heldout_v6" in qr["source"]
     assert sum(r["subset"] == "real" for r in rows) >= 150
 
 
 def preregistered_default(held: dict) -> str:
-    """The round-5 decision, fixed before held-out v5 was read: `combo` becomes the default if on v5 it is more
+    """The round-5 rule, applied again in round 6 to held-out v6: `combo` is the default if on the held-out set it is more
     accurate than the rules overall, has a higher refusal F1, and on real SmolLM2 replies gets at least the rules'
     correct count minus 2% of that subset's size; otherwise `rules` stays."""
     combo, rules = held["combo"], held["rules@2"]

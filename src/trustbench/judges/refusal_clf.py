@@ -134,7 +134,7 @@ def unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray, float]:
     return idf, coef, float(default["coef"])
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=2)
 def load_model(model_dir: str = str(MODEL_DIR)) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any], str]:
     """(idf, coef, intercept, metadata, sha256 of the weights); a missing or altered file is one clear error."""
     folder = Path(model_dir)
