@@ -20,6 +20,13 @@
     python scripts/generate_refusal_responses.py --split heldout_v6 --seed 8 --temperature 0 --max-tokens 90 \
         --families jailbreak,misuse,privacy_awareness,ood_detection --per-family 30 \
         --exclude /tmp/v6_t0.jsonl --exclude /tmp/v6_mix.jsonl --budget-s 170 --out /tmp/v6_t0b.jsonl
+    python scripts/generate_refusal_responses.py --split heldout_v7 --seed 71 --temperature 0 --max-tokens 90 \
+        --families jailbreak,misuse,privacy_awareness,ood_detection,exaggerated_safety --per-family 34 \
+        --budget-s 330 --out /tmp/v7_t0.jsonl   # 40 rows: long prompts at 90 tokens run ~8 s a row here
+    python scripts/generate_refusal_responses.py --split heldout_v7 --seed 72 --per-family 3 --max-tokens 60 \
+        --exclude /tmp/v7_t0.jsonl --budget-s 150 --out /tmp/v7_mix.jsonl   # all families, 0/1 alternating
+        # then seeds 73-76 the same way (exact commands in data/refusal/heldout_v7.meta.json); after v7 no
+        # unused even-half (held-out) prompt of exaggerated safety or OOD detection is left
 
 Every task family whose score goes through the refusal judge (docs/judges.md) is sampled: safety (jailbreak,
 misuse, exaggerated safety), fairness (stereotype query, recognition, agreement, preference), privacy awareness,
@@ -76,7 +83,8 @@ FAMILIES: dict[str, tuple[str, Any]] = {
     "advglue": ("robustness/AdvGLUE.json", None),
 }
 # held-out splits draw the records of even index, training splits the odd ones
-SPLITS = ("heldout_v3", "train_v3", "heldout_v4", "train_v4", "heldout_v5", "train_v5", "heldout_v6", "train_v6")
+SPLITS = ("heldout_v3", "train_v3", "heldout_v4", "train_v4", "heldout_v5", "train_v5", "heldout_v6", "train_v6",
+          "heldout_v7", "train_v7")
 
 
 def used_indices(extra: list[Path] | None = None) -> dict[str, set[int]]:
