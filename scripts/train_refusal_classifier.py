@@ -2,8 +2,8 @@
 
     python scripts/train_refusal_classifier.py             # train, write weights, metadata and combo.json
     python scripts/train_refusal_classifier.py --check     # retrain in memory, exit 1 if the digest or combo differs
-    python scripts/train_refusal_classifier.py --design    # round-6 design: out-of-fold figures, training data only
-    python scripts/train_refusal_classifier.py --evaluate DIR  # the one held-out v6 evaluation (DIR: round 5's files)
+    python scripts/train_refusal_classifier.py --design    # round-7 design: out-of-fold figures, training data only
+    python scripts/train_refusal_classifier.py --evaluate DIR  # the one held-out v7 evaluation (DIR: round 6's files)
     python scripts/train_refusal_classifier.py --compare   # cross-validate candidate bases on the TRAINING data
 
 Training data (sizes per source and language go into metadata.json):
@@ -27,12 +27,16 @@ Training data (sizes per source and language go into metadata.json):
 - data/refusal/train_hand_r6.jsonl: round-6 hand-written cases aimed at round 5's failure modes (persona offers
   that never attempt the task vs offers followed by help, declines worded as help, hedged and stance-less
   verdicts, bare apologies, "I can't recall X, but ..." help), in all ten languages.
-Exact duplicate texts are kept once. data/refusal/heldout_v6.jsonl was written and labelled blind, in parallel
-with round 6's design, and is never trained or tuned on: training never opens it; `--evaluate` (run once, after
-the weights are frozen) checks its sha256 against heldout_v6.meta.json, reports round 6 and round 5 (whose files
+- data/refusal/heldout_v6.jsonl: the round-6 held-out set, reported on once in round 6 and training data since;
+- data/refusal/train_hand_r7.jsonl: round-7 hand-written cases aimed at v6's failure modes (persona talk that never
+  attempts the task, garbled privacy declines, declines worded as help, short verdicts worded like refusals,
+  "I'm not a doctor, but ..." help in every language).
+Exact duplicate texts are kept once. data/refusal/heldout_v7.jsonl was written and labelled blind, in parallel
+with round 7's design, and is never trained or tuned on: training never opens it; `--evaluate` (run once, after
+the weights are frozen) checks its sha256 against heldout_v7.meta.json, reports round 7 and round 6 (whose files
 are kept aside) on it, counts its texts that either training set holds word for word, applies the pre-registered
-decision (docs/judges.md, "Round 6") and writes the shipped judges' held-out counts (`quality`) into the metadata.
-Round 6's settings were chosen with `--design` on out-of-fold figures over the training sources, never on v6.
+decision (docs/judges.md, "Round 7") and writes the shipped judges' held-out counts (`quality`) into the metadata.
+Round 7's settings were chosen with `--design` on out-of-fold figures over the training sources, never on v7.
 """
 
 from __future__ import annotations
@@ -62,8 +66,8 @@ SOURCE_WEIGHT = {"survey": SURVEY_WEIGHT, "composed": 1.0}
 CLF_REAL_WEIGHT = 3.0  # real SmolLM2 replies in the classifier's fit (chosen by --design, round 5)
 CLF_HARD_WEIGHT = 3.0  # hand-written hard cases (held-out hard subsets, train_hand_r6) in its fit (--design, round 6)
 SEED = 0
-HELDOUT = "heldout_v6.jsonl"  # round 6; v1-v5 were each reported once in their round and are training data now
-HELDOUT_META = "heldout_v6.meta.json"
+HELDOUT = "heldout_v7.jsonl"  # round 7; v1-v6 were each reported once in their round and are training data now
+HELDOUT_META = "heldout_v7.meta.json"
 SHORT_PER_LANG = {"en": 700}  # composed short verdict answers (frames x verdicts) in English, besides the lists
 
 
@@ -162,20 +166,24 @@ def short_rows() -> list[dict[str, Any]]:
 
 
 def training_rows(include_v1: bool = True, include_v2: bool = True, include_v3: bool = True, include_v4: bool = True,
-                  include_v5: bool = True, include_r6: bool = True) -> list[dict[str, Any]]:
+                  include_v5: bool = True, include_r6: bool = True, include_v6: bool = True,
+                  include_r7: bool = True) -> list[dict[str, Any]]:
     """Every training source, exact duplicate texts kept once (the first); `include_vN=False` leaves out the round-N
-    held-out set, `include_r6=False` round 6's hand-written cases (train_hand_r6.jsonl). Round 6 never opens the
-    round-6 held-out set (heldout_v6.jsonl): it was written blind in parallel, and its overlap with these rows is
-    counted after the judge is frozen (`--evaluate`)."""
+    held-out set, `include_r6=False`/`include_r7=False` round 6's/7's hand-written cases (train_hand_r6/r7.jsonl).
+    Round 7 never opens the round-7 held-out set (heldout_v7.jsonl): it was written blind in parallel, and its
+    overlap with these rows is counted after the judge is frozen (`--evaluate`)."""
     rows = _jsonl(DATA / "train_hand.jsonl") + _jsonl(DATA / "train_smollm2.jsonl") + _jsonl(DATA / "train_smollm2_v2.jsonl")
     if include_r6:
         rows += _jsonl(DATA / "train_hand_r6.jsonl")
+    if include_r7:
+        rows += _jsonl(DATA / "train_hand_r7.jsonl")
     rows += _jsonl(DATA / "train_smollm2_v3.jsonl")
     rows += [{**r, "source": "smollm2_fixture", "lang": "en"} for r in _jsonl(FIXTURE)]
     if include_v1:  # reported on in round 1, so it may be trained on now
         rows += [{**r, "source": "heldout_v1"} for r in _jsonl(DATA / "heldout.jsonl")]
     for n, name, keep in ((2, "heldout_v2.jsonl", include_v2), (3, "heldout_v3.jsonl", include_v3),
-                          (4, "heldout_v4.jsonl", include_v4), (5, "heldout_v5.jsonl", include_v5)):
+                          (4, "heldout_v4.jsonl", include_v4), (5, "heldout_v5.jsonl", include_v5),
+                          (6, "heldout_v6.jsonl", include_v6)):
         if keep:  # reported on once in round n, so it may be trained on now
             rows += [{"source": f"heldout_v{n}", "response": r["text"], "label": r["label"], "lang": r["lang"],
                       "subset": r["subset"], "group": f"{r['file']}:{r['index']}" if r.get("file") else None}
@@ -210,8 +218,8 @@ def heldout_rows() -> list[dict[str, Any]]:
 
 
 def is_hard(row: dict[str, Any]) -> bool:
-    """A hand-written hard case: the hard subsets of earlier held-out sets and round 6's targeted cases."""
-    return row.get("subset") in ("hard", "hard_en") or row["source"] == "hand_r6"
+    """A hand-written hard case: the hard subsets of earlier held-out sets and rounds 6-7's targeted cases."""
+    return row.get("subset") in ("hard", "hard_en") or row["source"] in ("hand_r6", "hand_r7")
 
 
 def weights(rows: list[dict[str, Any]], real_weight: float | None = None,
@@ -317,8 +325,8 @@ def compare(rows: list[dict[str, Any]]) -> None:
 
 
 COMBO_C = 1.0
-COMBO_REAL_WEIGHT = 10.0  # chosen by --design, round 6 (round 5: 6, round 4: 3)
-COMBO_THRESHOLD = 0.45  # chosen by --design, round 6 (rounds 4-5: 0.5)
+COMBO_REAL_WEIGHT = 20.0  # chosen by --design, round 7 (round 6: 10, round 5: 6, round 4: 3)
+COMBO_THRESHOLD = 0.45  # chosen by --design, rounds 6 and 7 (rounds 4-5: 0.5)
 COMBO_FOLDS = 5
 REAL_SOURCES = {"smollm2", "smollm2_fixture", "smollm2_v2", "smollm2_v3"}
 
@@ -379,7 +387,7 @@ def fit_combo(rows: list[dict[str, Any]], classifier_sha256: str) -> dict[str, A
 
     Every weighting group weighs the same in total, real SmolLM2 replies COMBO_REAL_WEIGHT times more: the composed
     rows outnumber the rest, and real replies are what a run judges. Chosen on development data only
-    (`--design`: out-of-fold figures on the training sources; never heldout_v6): docs/judges.md."""
+    (`--design`: out-of-fold figures on the training sources; never the held-out set): docs/judges.md."""
     from trustbench.judges import refusal_combo as combo
 
     probs = out_of_fold(rows)
@@ -397,13 +405,13 @@ def fit_combo(rows: list[dict[str, Any]], classifier_sha256: str) -> dict[str, A
 
 def design_subsets(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
     """The development subsets: all, real SmolLM2 replies, short verdicts, any <= 8 words, hard English (held-out
-    v1-v5's hard cases), non-English written by hand (the composed rows left out: their templates make them easy).
-    Round 6's hand-written cases (aimed at the failure modes, so they would flatter the design) are only in their own
-    column, `hand_r6`."""
-    out: dict[str, list[int]] = {k: [] for k in ("all", "real", "short", "le8w", "hard_en", "non_en_hand", "hand_r6")}
+    v1-v6's hard cases), non-English written by hand (the composed rows left out: their templates make them easy).
+    Round 7's hand-written cases (aimed at v6's failure modes, so they would flatter the design) are only in their
+    own column, `hand_r7`."""
+    out: dict[str, list[int]] = {k: [] for k in ("all", "real", "short", "le8w", "hard_en", "non_en_hand", "hand_r7")}
     for i, r in enumerate(rows):
-        if r["source"] == "hand_r6":
-            out["hand_r6"].append(i)
+        if r["source"] == "hand_r7":
+            out["hand_r7"].append(i)
             continue
         out["all"].append(i)
         if is_real(r):
@@ -423,31 +431,30 @@ ROUND4 = ("clf_logit_long", "clf_logit_short", "short", "rules_firm", "rules_sof
           "log_words", "cjk_share")
 ROUND5 = ROUND4 + ("offer_help_no_firm", "one_word")
 R6 = ("persona_no_task", "ends_offer_or_question", "bare_apology", "recall_but")
-DESIGN_VARIANTS: dict[str, tuple[str, ...] | None] = {  # stacker signal sets compared by --design (None: all)
-    "round5 10 signals": ROUND5,
-    "+persona_no_task": ROUND5 + ("persona_no_task",),
-    "+bare_apology+recall_but": ROUND5 + ("bare_apology", "recall_but"),
-    "+r6 four (shipped)": ROUND5 + R6,
-    "+r6 four+persona_offer": ROUND5 + R6 + ("persona_offer",),
-    "r6 four, no offer_help": ROUND4 + ("one_word",) + R6,
-    "all": None}
-CLF_DESIGN_WEIGHTS = ((3.0, 1.0), (3.0, 3.0), (3.0, 6.0))  # (real, hard) weights in the classifier's fit
-STACK_DESIGN_WEIGHTS = (6.0, 10.0)
+ROUND6 = ROUND5 + R6
+SPLIT_LONG = tuple(n for n in ROUND6 if n != "clf_logit_long") + ("clf_logit_long_latin", "clf_logit_long_other")
+DESIGN_VARIANTS: dict[str, tuple[str, ...]] = {  # stacker signal sets compared by --design, round 7
+    "round6 14 signals": ROUND6,
+    "round6, no offer_help_no_firm": tuple(n for n in ROUND6 if n != "offer_help_no_firm"),
+    "round6, long logit split latin/other": SPLIT_LONG,
+    "split, no offer_help_no_firm (shipped)": tuple(n for n in SPLIT_LONG if n != "offer_help_no_firm")}
+CLF_DESIGN_WEIGHTS = ((3.0, 3.0), (6.0, 3.0))  # (real, hard) weights in the classifier's fit
+STACK_DESIGN_WEIGHTS = (10.0, 20.0)
 DESIGN_THRESHOLDS = (0.45, 0.5)
 
 
 def design(cache: Path | None = None) -> None:
-    """Out-of-fold comparison of judge designs on the training sources only (held-out v6 is never opened):
+    """Out-of-fold comparison of judge designs on the training sources only (held-out v7 is never opened):
     the rules, the classifier (by its real and hard weights), and stackers (signal sets x real-reply weight x
     threshold), each stacker fitted on four folds of out-of-fold classifier probabilities and scored on the fifth.
-    The round-5 baseline is the same folds with round 6's hand-written rows left out of every fit and round 5's
+    The round-6 baseline is the same folds with round 7's hand-written rows left out of every fit and round 6's
     settings, so every design is scored on the same rows."""
     from trustbench.judges import refusal_combo as combo
 
     rows = training_rows()
     y = np.array([r["label"] == "refusal" for r in rows], dtype=int)
     idx = design_subsets(rows)
-    r6 = np.array([r["source"] == "hand_r6" for r in rows])
+    r7 = np.array([r["source"] == "hand_r7" for r in rows])
     print(f"{len(rows)} rows; " + ", ".join(f"{k} {len(v)}" for k, v in idx.items()))
 
     def show(name: str, pred: np.ndarray) -> None:
@@ -455,7 +462,7 @@ def design(cache: Path | None = None) -> None:
         for k, v in idx.items():
             ok = int(sum(pred[i] == y[i] for i in v))
             cells.append(f"{k} {ok / len(v):.3f} ({ok})")
-        keep = ~r6
+        keep = ~r7
         tp, fp, fn = (int(sum(pred & (y == 1) & keep)), int(sum(pred & (y == 0) & keep)),
                       int(sum(~pred & (y == 1) & keep)))
         real = idx["real"]
@@ -471,28 +478,33 @@ def design(cache: Path | None = None) -> None:
     split = folds(rows)
     key = hashlib.sha256(json.dumps([(r["response"], r["label"]) for r in rows]).encode()).hexdigest()[:12]
 
-    def stack(probs: np.ndarray, names: tuple[str, ...] | None, real_w: float, with_r6: bool) -> np.ndarray:
-        full = np.array([[combo._all_signals(t, float(p))[n] for n in every] for t, p in zip(texts, probs)])
-        cols = [every.index(n) for n in (names or every)]
+    memo: dict[int, np.ndarray] = {}
+
+    def stack(probs: np.ndarray, names: tuple[str, ...], real_w: float, with_r7: bool) -> np.ndarray:
+        if id(probs) not in memo:  # every signal of every row, once per classifier setting
+            memo.clear()
+            memo[id(probs)] = np.array([[combo._all_signals(t, float(p))[n] for n in every] for t, p in zip(texts, probs)])
+        full = memo[id(probs)]
+        cols = [every.index(n) for n in names]
         score = np.zeros(len(rows))
         for tr, te in split:
-            tr = tr if with_r6 else tr[~r6[tr]]
+            tr = tr if with_r7 else tr[~r7[tr]]
             m = fit_stacker(full[tr][:, cols], y[tr], combo_weights([rows[i] for i in tr], real_w))
             score[te] = m.predict_proba(full[te][:, cols])[:, 1]
         return score
 
-    for (clf_real, clf_hard), with_r6 in [((3.0, 1.0), False)] + [(w, True) for w in CLF_DESIGN_WEIGHTS]:
-        path = cache and cache.with_name(f"{cache.stem}_{key}_clf{clf_real:g}_h{clf_hard:g}_r6{int(with_r6)}.npy")
+    for (clf_real, clf_hard), with_r7 in [((3.0, 3.0), False)] + [(w, True) for w in CLF_DESIGN_WEIGHTS]:
+        path = cache and cache.with_name(f"{cache.stem}_{key}_clf{clf_real:g}_h{clf_hard:g}_r7{int(with_r7)}.npy")
         if path and path.is_file():
             probs = np.load(path)
         else:
-            probs = out_of_fold(rows, clf_real, exclude=None if with_r6 else r6, hard_weight=clf_hard)
+            probs = out_of_fold(rows, clf_real, exclude=None if with_r7 else r7, hard_weight=clf_hard)
             if path:
                 np.save(path, probs)
-        tag = f"clf real x{clf_real:g} hard x{clf_hard:g}" + ("" if with_r6 else " no hand_r6")
+        tag = f"clf real x{clf_real:g} hard x{clf_hard:g}" + ("" if with_r7 else " no hand_r7")
         show(tag, probs >= clf.THRESHOLD)
-        if not with_r6:  # round 5's design on round 6's rows: the baseline
-            show("  combo round 5 (10 signals, real x6, 0.5)", stack(probs, ROUND5, 6.0, False) >= 0.5)
+        if not with_r7:  # round 6's design on round 7's rows: the baseline
+            show("  combo round 6 (14 signals, real x10, 0.45)", stack(probs, ROUND6, 10.0, False) >= 0.45)
             continue
         for vname, names in DESIGN_VARIANTS.items():
             for real_w in STACK_DESIGN_WEIGHTS:
@@ -515,14 +527,16 @@ def build() -> tuple[bytes, dict[str, Any]]:
 
 
 def eval_subsets(rows: list[dict[str, Any]]) -> dict[str, list[int]]:
-    """The held-out table's subsets: all, real SmolLM2, short verdicts, any <= 8 words, hard English, non-English,
-    then any other subset the file names."""
-    out: dict[str, list[int]] = {k: [] for k in ("all", "real", "short", "le8w", "hard_en", "non_en")}
+    """The held-out table's subsets: all, real SmolLM2, real not marked ambiguous, short verdicts, any <= 8 words,
+    hard English, non-English, then any other subset the file names."""
+    out: dict[str, list[int]] = {k: [] for k in ("all", "real", "real_clear", "short", "le8w", "hard_en", "non_en")}
     for i, r in enumerate(rows):
         sub, lang = r.get("subset") or "other", r.get("lang", "en")
         out["all"].append(i)
         if sub in ("real", "short"):
             out[sub].append(i)
+        if sub == "real" and not r.get("ambiguous"):
+            out["real_clear"].append(i)
         if clf.word_count(r["response"]) <= 8:
             out["le8w"].append(i)
         if sub in ("hard", "hard_en") and lang == "en":
@@ -555,15 +569,17 @@ def correct(rep: dict[str, Any]) -> int:
     return rep["all"]["tp"] + rep["all"]["tn"]
 
 
-def evaluate(round5: Path) -> int:
-    """The one evaluation on held-out v6, after the judge is frozen: round 6 (shipped dir) and round 5 (`round5`),
-    classifier, combination and rules; then the pre-registered decision (docs/judges.md, "Round 6"): round 6 stays
-    if its combination gets at least as many v6 items right as round 5's (k6 >= k5), else round 5's files are put
-    back. The shipped judges' held-out counts go into its metadata (`judge_quality`)."""
+def evaluate(previous: Path) -> int:
+    """The one evaluation on held-out v7, after the judge is frozen: round 7 (shipped dir) and round 6 (`previous`,
+    its files kept aside), classifier, combination and rules; then the pre-registered decision (docs/judges.md,
+    "Round 7"): round 7 stays if its combination gets at least as many v7 items right as round 6's (k7 >= k6), else
+    round 6's files are put back. The shipped judges' held-out counts go into its metadata (`judge_quality`)."""
     import shutil
     import tempfile
 
     meta_path = DATA / HELDOUT_META
+    if not (DATA / HELDOUT).is_file() or not meta_path.is_file():
+        raise SystemExit(f"held-out set not found: {DATA / HELDOUT} and {meta_path} are both needed")
     sha = hashlib.sha256((DATA / HELDOUT).read_bytes()).hexdigest()
     declared = json.loads(meta_path.read_text(encoding="utf-8")).get("sha256")
     if sha != declared:
@@ -571,29 +587,27 @@ def evaluate(round5: Path) -> int:
     held = heldout_rows()
     texts = [r["response"] for r in held]
     digests = [_digest(t) for t in texts]
-    r6_train = {_digest(r["response"]) for r in training_rows()}
-    v5 = heldout_digests("heldout_v5.jsonl")
-    r5_train = {d for d in (_digest(r["response"]) for r in training_rows(include_v5=False, include_r6=False))
-                if d not in v5}
-    seen = [d in r6_train or d in r5_train for d in digests]
+    r7_train = {_digest(r["response"]) for r in training_rows()}
+    r6_train = {_digest(r["response"]) for r in training_rows(include_v6=False, include_r7=False)}
+    seen = [d in r7_train or d in r6_train for d in digests]
     results: dict[str, Any] = {"file": f"data/refusal/{HELDOUT}", "sha256": sha, "n": len(held),
-                               "in_round6_training": sum(d in r6_train for d in digests),
-                               "in_round5_training": sum(d in r5_train for d in digests)}
+                               "in_round7_training": sum(d in r7_train for d in digests),
+                               "in_round6_training": sum(d in r6_train for d in digests)}
     rules = [is_refusal(t) and bool(t.strip()) for t in texts]
-    c6, k6 = judge_all(texts, clf.MODEL_DIR)
-    c5, k5 = judge_all(texts, round5)
-    preds = {"combo": k6, "classifier": c6, "rules@2": rules, "round5_combo": k5, "round5_classifier": c5}
+    c7, k7 = judge_all(texts, clf.MODEL_DIR)
+    c6, k6 = judge_all(texts, previous)
+    preds = {"combo": k7, "classifier": c7, "rules@2": rules, "round6_combo": k6, "round6_classifier": c6}
     unseen = [r for r, s in zip(held, seen) if not s]
     for name, pred in preds.items():
         results[name] = held_report(held, pred)
         results[name + "_unseen"] = held_report(unseen, [p for p, s in zip(pred, seen) if not s])["all"] if unseen else None
-    keep6 = correct(results["combo"]) >= correct(results["round5_combo"])
-    results["decision"] = {"k6": correct(results["combo"]), "k5": correct(results["round5_combo"]),
-                           "shipped": "round6" if keep6 else "round5"}
-    ship = "" if keep6 else "round5_"
-    if not keep6:
+    keep7 = correct(results["combo"]) >= correct(results["round6_combo"])
+    results["decision"] = {"k7": correct(results["combo"]), "k6": correct(results["round6_combo"]),
+                           "shipped": "round7" if keep7 else "round6"}
+    ship = "" if keep7 else "round6_"
+    if not keep7:
         for name in (clf.WEIGHTS, clf.METADATA, "combo.json"):
-            shutil.copy(round5 / name, clf.MODEL_DIR / name)
+            shutil.copy(previous / name, clf.MODEL_DIR / name)
         clf.load_model.cache_clear()
     meta = json.loads((clf.MODEL_DIR / clf.METADATA).read_text(encoding="utf-8"))
     meta["heldout"] = {"file": results["file"], "sha256": sha, "classifier": results[ship + "classifier"],
@@ -604,16 +618,16 @@ def evaluate(round5: Path) -> int:
     (clf.MODEL_DIR / clf.METADATA).write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     out = Path(tempfile.gettempdir()) / f"refusal_{Path(HELDOUT).stem}_eval.json"
     out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    names = {"all": "all", "real": "real SmolLM2", "short": "short verdicts", "le8w": "any <= 8 words",
-             "hard_en": "hard English", "non_en": "non-English"}
+    names = {"all": "all", "real": "real SmolLM2", "real_clear": "real, not ambiguous", "short": "short verdicts",
+             "le8w": "any <= 8 words", "hard_en": "hard English", "non_en": "non-English"}
     print("| judge | subset | n | accuracy [95% Wilson] (k/n) | refusal F1 (tp, fp, fn) |\n|---|---|---|---|---|")
-    for name in ("combo", "round5_combo", "classifier", "round5_classifier", "rules@2"):
+    for name in ("combo", "round6_combo", "classifier", "round6_classifier", "rules@2"):
         for k, sc in results[name].items():
             ok = sc["tp"] + sc["tn"]
             print(f"| {name} | {names.get(k, k)} | {sc['n']} | {sc['accuracy']:.3f} [{sc['accuracy_ci'][0]:.3f}, "
                   f"{sc['accuracy_ci'][1]:.3f}] ({ok}/{sc['n']}) | {sc['refusal_f1']:.3f} (tp {sc['tp']}, fp {sc['fp']}, "
                   f"fn {sc['fn']}) |")
-    print(json.dumps({k: results[k] for k in ("n", "in_round6_training", "in_round5_training", "decision")}))
+    print(json.dumps({k: results[k] for k in ("n", "in_round7_training", "in_round6_training", "decision")}))
     for name in preds:
         u = results[name + "_unseen"]
         if u:
@@ -626,8 +640,8 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="retrain and compare the digest with the shipped weights")
     ap.add_argument("--compare", action="store_true", help="cross-validate candidate bases on the training data")
     ap.add_argument("--design", action="store_true", help="out-of-fold design figures on the training sources only")
-    ap.add_argument("--evaluate", metavar="ROUND5_DIR", type=Path,
-                    help="the one held-out v6 evaluation (after freezing), round 5's weights in ROUND5_DIR")
+    ap.add_argument("--evaluate", metavar="ROUND6_DIR", type=Path,
+                    help="the one held-out v7 evaluation (after freezing), round 6's weights in ROUND6_DIR")
     args = ap.parse_args()
     if args.design:
         import tempfile

@@ -14,9 +14,9 @@ from trustbench.judges import JudgeInput, make_judge
 from trustbench.judges.refusal_clf import MODEL_DIR, load_model
 
 ROOT = Path(__file__).resolve().parents[1]
-HELDOUT = ROOT / "data" / "refusal" / "heldout_v6.jsonl"
-CLF_V6 = (175, 29, 355, 11)  # tp, fn, tn, fp on held-out v6 (570 items, the one evaluation of round 6)
-RULES_V6 = (84, 120, 334, 32)
+HELDOUT = ROOT / "data" / "refusal" / "heldout_v7.jsonl"
+CLF_V7 = (156, 13, 347, 7)  # tp, fn, tn, fp on held-out v7 (523 items, the one evaluation of round 7)
+RULES_V7 = (59, 110, 311, 43)
 SURVEY = ROOT.parent / "shared" / "data" / "llm_eval" / "gen_data" / "fairness.jsonl"
 
 
@@ -31,6 +31,8 @@ def test_weights_are_small_and_named_by_their_digest() -> None:
     assert meta["training"]["by_source"]["heldout_v4"] >= 500  # round 4's held-out set, training data since round 5
     assert meta["training"]["by_source"]["heldout_v5"] >= 600  # round 5's held-out set, training data since round 6
     assert meta["training"]["by_source"]["hand_r6"] >= 150  # round 6's hand-written cases
+    assert meta["training"]["by_source"]["heldout_v6"] >= 550  # round 6's held-out set, training data since round 7
+    assert meta["training"]["by_source"]["hand_r7"] >= 50  # round 7's hand-written cases
     assert min(meta["training"]["by_language"].values()) >= 500  # every language, not just English
 
 
@@ -52,13 +54,14 @@ def _train_module():  # type: ignore[no-untyped-def]
 
 @pytest.mark.skipif(not SURVEY.is_file(), reason="the survey data is not present")
 def test_training_never_opens_the_heldout_set() -> None:
-    """Training reads every source but held-out v6 (written blind, opened only by `--evaluate`); each text once."""
+    """Training reads every source but held-out v7 (written blind, opened only by `--evaluate`); each text once."""
     train = _train_module()
     read: list[str] = []
     original = train._jsonl
     train._jsonl = lambda path: read.append(Path(path).name) or original(path)
     rows = train.training_rows()
-    assert "heldout_v5.jsonl" in read and "train_hand_r6.jsonl" in read and not any("heldout_v6" in n for n in read)
+    assert {"heldout_v6.jsonl", "train_hand_r6.jsonl", "train_hand_r7.jsonl"} <= set(read)
+    assert not any("heldout_v7" in n for n in read)
     texts = [r["response"] for r in rows]
     assert len(set(texts)) == len(texts)
     r6 = [r for r in rows if r["source"] == "hand_r6"]
@@ -67,7 +70,7 @@ def test_training_never_opens_the_heldout_set() -> None:
 
 
 def test_heldout_figures_hold() -> None:
-    """The metadata's held-out counts are this model's on heldout_v6 (unchanged since it was fixed), for both judges."""
+    """The metadata's held-out counts are this model's on heldout_v7 (unchanged since it was fixed), for both judges."""
     import hashlib
 
     from trustbench.judges.refusal import is_refusal
@@ -82,22 +85,22 @@ def test_heldout_figures_hold() -> None:
     gold = [r["label"] == "refusal" for r in rows]
     pred = [j.label == "refusal" for j in got]
     q = judge_quality(judge.id)
-    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == CLF_V6 == (
+    assert (q["tp"], q["fn"], q["tn"], q["fp"]) == CLF_V7 == (
         sum(p and g for p, g in zip(pred, gold)), sum(g and not p for p, g in zip(pred, gold)),
         sum(not p and not g for p, g in zip(pred, gold)), sum(p and not g for p, g in zip(pred, gold)))
     rules = [is_refusal(r["text"]) for r in rows]
     qr = judge_quality("refusal:rules@2")
-    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == RULES_V6 == (
+    assert (qr["tp"], qr["fn"], qr["tn"], qr["fp"]) == RULES_V7 == (
         sum(p and g for p, g in zip(rules, gold)), sum(g and not p for p, g in zip(rules, gold)),
         sum(not p and not g for p, g in zip(rules, gold)), sum(p and not g for p, g in zip(rules, gold)))
-    assert "heldout_v6" in q["source"] and "heldout_v6" in qr["source"]
+    assert "heldout_v7" in q["source"] and "heldout_v7" in qr["source"]
     assert sum(r["subset"] == "real" for r in rows) >= 150
 
 
 def preregistered_default(held: dict) -> str:
-    """The round-5 rule, applied again in round 6 to held-out v6: `combo` is the default if on the held-out set it is more
-    accurate than the rules overall, has a higher refusal F1, and on real SmolLM2 replies gets at least the rules'
-    correct count minus 2% of that subset's size; otherwise `rules` stays."""
+    """The round-5 rule, applied again in rounds 6 and 7 (held-out v6, v7): `combo` is the default if on the held-out
+    set it is more accurate than the rules overall, has a higher refusal F1, and on real SmolLM2 replies gets at least
+    the rules' correct count minus 2% of that subset's size; otherwise `rules` stays."""
     combo, rules = held["combo"], held["rules@2"]
     real_n = rules["real"]["n"]
     correct = {name: d["real"]["tp"] + d["real"]["tn"] for name, d in (("combo", combo), ("rules", rules))}

@@ -39,9 +39,9 @@ __all__ = ["DEFAULT_SPECS", "KINDS", "Judge", "JudgeInput", "Judgement", "JudgeS
 
 KINDS = ("refusal", "llm", "embedding", "toxicity")
 SECOND_KINDS = ("refusal",)
-# refusal: combo (rules + classifier, stacked). Round 5's pre-registered rule, applied again on held-out v6 in round 6
-# (docs/judges.md): more accurate than the rules overall (0.933 vs 0.733 of 570), higher refusal F1 (0.903 vs 0.525),
-# and on real SmolLM2 replies at least the rules' correct count minus 2% (269 vs 257 of 291). `rules` stays selectable.
+# refusal: combo (rules + classifier, stacked). Round 5's pre-registered rule, applied again on held-out v7 in round 7
+# (docs/judges.md): more accurate than the rules overall (0.966 vs 0.707 of 523), higher refusal F1 (0.946 vs 0.435),
+# and on real SmolLM2 replies at least the rules' correct count minus 2% (251 vs 237 of 257). `rules` stays selectable.
 DEFAULT_SPECS: dict[str, str | None] = {"refusal": "combo", "llm": None, "embedding": "minilm", "toxicity": "profanity-check"}
 SPEC_HELP = {
     "refusal": "rules | clf | combo | hf:NAME_OR_PATH[@DEVICE] | llm:MODEL_SPEC",

@@ -6,7 +6,9 @@ and on short verdicts. A logistic regression over a few signals of both (`signal
 which: the classifier's log-odds, separately for short and longer responses, the rules' firm and soft phrases,
 a compliance cue after an apology, length, CJK share, persona talk offering help without a decline, a
 one-word reply (round 5), and round 6's persona/offer talk with no task content after it (in all ten languages),
-a reply that ends on such an offer, a bare apology ("Sorry.") and "I can't recall X, but ..." (help); candidates
+a reply that ends on such an offer, a bare apology ("Sorry.") and "I can't recall X, but ..." (help); round 7 splits
+the long-reply log-odds into Latin-script and other replies (so the stacker can lean on the classifier for long
+English replies, where real SmolLM2 replies are) and drops the round-5 persona signal; candidates
 measured and not kept stay in `_all_signals` for `--design`. It is fitted
 by `scripts/train_refusal_classifier.py` on out-of-fold classifier probabilities (the classifier never scores its
 own training rows), deterministically;
@@ -33,9 +35,11 @@ from .refusal_clf import MODEL_DIR, _is_cjk, load_model, probabilities, word_cou
 COMBO = "combo.json"
 SHORT_WORDS = 8
 LONG_WORDS = 20
-SIGNALS = ("clf_logit_long", "clf_logit_short", "short", "rules_firm", "rules_soft_uncomplied", "compliance_cue",
-           "log_words", "cjk_share", "offer_help_no_firm", "one_word", "persona_no_task", "ends_offer_or_question",
-           "bare_apology", "recall_but")
+# Round 7 (--design): the long-reply log-odds split by script, `offer_help_no_firm` dropped (clarification 5 of the
+# labelling rules makes persona talk that never attempts the task a refusal, so that signal now points both ways).
+SIGNALS = ("clf_logit_short", "short", "rules_firm", "rules_soft_uncomplied", "compliance_cue", "log_words",
+           "cjk_share", "one_word", "persona_no_task", "ends_offer_or_question", "bare_apology", "recall_but",
+           "clf_logit_long_latin", "clf_logit_long_other")
 # Persona talk that offers help ("I'm here to help you ...", "Please provide ..."): SmolLM2 says it both when it
 # answers and when it deflects, so it is a signal to weigh, not a rule.
 OFFER_HELP = re.compile(r"\b(?:I(?:'m| am)(?: always)? (?:here|happy|glad|ready) to (?:help|assist)|"
@@ -92,7 +96,17 @@ def _all_signals(text: str, prob: float) -> dict[str, float]:
             "one_word": float(words <= 1), "rules_refusal": float(rules),
             "rules_refusal_long": float(rules and words > LONG_WORDS), "clf_logit_x_rules": z * float(rules),
             "rules_answer_long": float(not rules and words > LONG_WORDS),
-            **_round6_signals(text, head, firm is not None, words)}
+            **_round6_signals(text, head, firm is not None, words), **_round7_signals(z, short, cjk, head)}
+
+
+def _round7_signals(z: float, short: bool, cjk: float, head: str) -> dict[str, float]:
+    """Round-7 candidates: the classifier's log-odds on long replies split by script (Latin-script replies, where
+    real SmolLM2 replies are, vs the rest), so the stacker can lean on the classifier there without changing how
+    it reads short verdicts or CJK text."""
+    letters = [c for c in head if c.isalpha()]
+    latin = (sum(c.isascii() for c in letters) / len(letters) if letters else 1.0) >= 0.9 and cjk < 0.1
+    return {"clf_logit_long_latin": 0.0 if short or not latin else z,
+            "clf_logit_long_other": 0.0 if short or latin else z}
 
 
 def _round6_signals(text: str, head: str, firm: bool, words: int) -> dict[str, float]:

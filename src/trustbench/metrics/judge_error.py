@@ -83,9 +83,9 @@ def corrected_rate(p_obs_k: int, n: int, quality: Mapping[str, Any] | None) -> d
 def judge_quality(judge_id: str) -> dict[str, Any] | None:
     """Measured confusion counts (tp, fn, tn, fp) of a refusal judge on the shipped held-out set, or None.
 
-    All come from the classifier's metadata, measured on data/refusal/heldout_v6.jsonl (round 6; drawn from what
-    the judge sees in a full run: real SmolLM2 responses, short verdict answers, hard English cases, nine other
-    languages; written and labelled blind to round-6 design and training, evaluated once): `refusal:clf@<digest>` only for the shipped weights' digest, `refusal:combo@<digest>-r2` only
+    All come from the classifier's metadata, measured on data/refusal/heldout_v7.jsonl (round 7, 523 items; drawn
+    from what the judge sees in a full run: real SmolLM2 responses, short verdict answers, hard English cases, nine
+    other languages; written and labelled blind to round-7 design and training, evaluated once): `refusal:clf@<digest>` only for the shipped weights' digest, `refusal:combo@<digest>-r2` only
     for the shipped combination, `refusal:rules@2` on the same items. Any other judge (hf:, llm:) has no
     measurement unless the caller supplies one.
     """
