@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from trustbench.core import GenerationSettings, Request  # noqa: E402
 from trustbench.models import load_backend  # noqa: E402
-from trustbench.models.ray_pool import RayPool  # noqa: E402
+from trustbench.models.ray_pool import RayPool, connect  # noqa: E402
 from trustbench.runner import Batcher  # noqa: E402
 from trustbench.store import Store  # noqa: E402
 
@@ -64,6 +64,7 @@ def scaling(latency: float, per_replica: int, ns: list[int], store: Store) -> li
         pool = RayPool(f"echo,latency={latency}", address="local", replicas=n, num_cpus=0)
         work = requests(per_replica * n, f"sim{n}-{time.time()}")
         total, steady = drive(pool, work, store)
+        pool.close()  # its actors (kept across generate calls) go; the cluster stays for the next N
         rows.append((n, len(work), len(work) / total, (len(work) - 1) / steady if steady else float("nan")))
         print(f"  N={n}: {len(work)} requests, {rows[-1][2]:.1f}/s end to end, {rows[-1][3]:.1f}/s steady "
               f"(ideal {n / latency:.1f}/s)", flush=True)
@@ -92,6 +93,7 @@ def ingest(n: int, folder: Path) -> dict[str, float]:
     pool = RayPool("echo", address="local", replicas=2, num_cpus=0)
     m = max(2000, n // 4)
     total, steady = drive(pool, requests(m, f"ray-ingest-{time.time()}"), store)
+    pool.close()
     out["Ray pool (2 replicas) -> store, steady"] = (m - 1) / steady
     return out
 
@@ -103,6 +105,7 @@ def main() -> None:
     ap.add_argument("--replicas", default="1,2,4,8")
     ap.add_argument("--ingest", type=int, default=20000)
     args = ap.parse_args()
+    connect("local")  # one local cluster for every pool: a pool's close() then ends only its own actors
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "store.sqlite")
         print(f"throughput vs replicas (echo, latency {args.latency}s per request, {args.per_replica} requests per replica):")

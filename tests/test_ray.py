@@ -146,6 +146,7 @@ def test_worker_node_killed_mid_run_every_item_stored_once(cluster, tmp_path):
             _kill_node(cluster)
             killed = True
             cluster.worker = cluster.add_node(num_cpus=1, wait=False)  # a replacement
+    pool.close()  # the replicas outlive generate(): free their CPUs for the next tests
     assert killed, "the second replica never started generating"
     assert sorted(stored) == [r.key for r in requests]  # every item once, none twice
     assert store.count() == N_KILL
@@ -157,6 +158,23 @@ def test_worker_node_killed_mid_run_every_item_stored_once(cluster, tmp_path):
     assert pool.stats["lost_replicas"] == 0, pool.stats  # a restart waiting for a node is one death, not four
     # Rework stays bounded: the lost chunk (3) generated again, plus at most one tail copy per replica (2 x 3).
     assert len(generated) <= N_KILL + 9, (len(generated), pool.stats)
+
+
+def test_replicas_live_across_generate_calls_until_close(cluster, tmp_path):
+    """An LLM judge on Ray calls generate once per task: the same actor answers every call (its weights load once)."""
+    from trustbench.models.ray_pool import RayPool
+
+    log = tmp_path / "generated.log"
+    pool = RayPool(f"echo,log={log}", address=cluster.address, replicas=1, num_cpus=0.5)
+    try:
+        for call in range(3):
+            reqs = [Request(f"c{call}-{i}", f"call {call} prompt {i}", GenerationSettings()) for i in range(2)]
+            assert sorted(r.key for r, _ in pool.generate(reqs)) == [r.key for r in reqs]
+        pids = {line.split("\t")[1] for line in log.read_text().splitlines()}
+        assert len(log.read_text().splitlines()) == 6 and len(pids) == 1, pids
+    finally:
+        pool.close()
+    assert pool._actors == []
 
 
 def test_missing_ray_and_bad_address_are_one_clear_message(monkeypatch, tmp_path, data_dir):

@@ -9,6 +9,11 @@ waiting for a node to restart on) cannot hold the run's tail. A replica streams 
 back as soon as it is done (a Ray streaming generator), and the driver yields it at once, so the runner stores
 it at once: a killed driver or a lost node loses only what was in flight, and a rerun resumes from the store.
 
+The replicas live from the first `generate` to `close`: an LLM judge on Ray calls `generate` once per task,
+and each call starting fresh actors would load the judge's weights again every time. Each replica is a
+synchronous actor, so a chunk still running when a call ends (a tail copy nobody waits for) only delays that
+replica's first chunk of the next call; its answers are dropped.
+
 A replica that dies (process crash, node lost) is restarted by Ray (`max_restarts`); the undelivered rest of
 its chunk goes back to the front of the queue. While Ray restarts it (which may wait for a node), calls to it
 fail at once with "temporarily unavailable": those are one death, not several, so the replica gets its next chunk
@@ -191,6 +196,7 @@ class RayPool(ModelBackend):
         self.id = self._local.id
         import_ray()  # fail before any work when ray is missing
         self._started_cluster = False
+        self._actors: list[Any] = []  # live replicas, kept across generate calls until close(); None = to respawn
         self.stats: dict[str, int] = {"restarts": 0, "requeued": 0, "duplicates": 0, "lost_replicas": 0}
 
     def _chunk_size(self, n: int) -> int:
@@ -207,6 +213,21 @@ class RayPool(ModelBackend):
             opts["num_cpus"] = self.num_cpus
         return _replica_class().options(**opts).remote(self.spec, self.options)
 
+    def _replicas(self, ray: Any) -> list[Any]:
+        """The pool's actors: started on first use, a replica given up by an earlier call started afresh."""
+        if not self._actors:
+            self._actors = [None] * self.replicas
+        self._actors = [a if a is not None else self._spawn(ray) for a in self._actors]
+        return self._actors
+
+    def _drop(self, i: int) -> None:
+        """Kill replica i for good (it is started afresh at the next call)."""
+        actor, self._actors[i] = self._actors[i], None
+        try:
+            import_ray().kill(actor, no_restart=True)
+        except Exception:  # noqa: BLE001 - best effort: it may be gone already
+            pass
+
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Response]]:
         if not requests:
             return
@@ -218,7 +239,7 @@ class RayPool(ModelBackend):
         size = self._chunk_size(len(requests))
         queue: deque[list[Request]] = deque(list(requests[i : i + size]) for i in range(0, len(requests), size))
         done: set[str] = set()
-        actors = [self._spawn(ray) for _ in range(self.replicas)]
+        actors = self._replicas(ray)
         deaths = [0] * len(actors)
         down_since: dict[int, float] = {}  # replica -> when it was last seen die (cleared by an answer)
         retry_at: dict[int, float] = {}  # replica -> when to hand it work again (it is restarting)
@@ -255,6 +276,7 @@ class RayPool(ModelBackend):
         def lost(i: int, why: str) -> None:
             alive.discard(i)
             retry_at.pop(i, None)
+            self._drop(i)
             self.stats["lost_replicas"] += 1
             if not alive:
                 raise TrustbenchError(
@@ -326,13 +348,8 @@ class RayPool(ModelBackend):
         finally:
             for stream in list(running):
                 try:
-                    ray.cancel(stream, force=False)
-                except Exception:  # noqa: BLE001 - best effort: the actors are killed next anyway
-                    pass
-            for actor in actors:
-                try:
-                    ray.kill(actor, no_restart=True)
-                except Exception:  # noqa: BLE001
+                    ray.cancel(stream, force=False)  # a queued chunk is dropped; a running one ends unread
+                except Exception:  # noqa: BLE001 - best effort
                     pass
 
     def render(self, prompt: str, max_tokens: int = 512) -> str:
@@ -345,6 +362,10 @@ class RayPool(ModelBackend):
         return {**self._local.info(), "ray": {"address": mask(self.address), "replicas": self.replicas, **self.stats}}
 
     def close(self) -> None:
+        for i, actor in enumerate(self._actors):
+            if actor is not None:
+                self._drop(i)
+        self._actors = []
         self._local.close()
         if self._started_cluster:
             import_ray().shutdown()
