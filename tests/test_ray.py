@@ -175,6 +175,10 @@ def test_replicas_live_across_generate_calls_until_close(cluster, tmp_path):
     finally:
         pool.close()
     assert pool._actors == []
+    huge = RayPool("echo", address=cluster.address, replicas=2, num_cpus=64, place_s=2)
+    with pytest.raises(TrustbenchError, match=r"could not be placed within 2 s \(2 asked, each num_cpus=64\)"):
+        list(huge.generate([Request("x", "x", GenerationSettings())]))
+    assert huge._actors == [None, None]  # the unplaced replicas were killed, not left pending
 
 
 def test_missing_ray_and_bad_address_are_one_clear_message(monkeypatch, tmp_path, data_dir):

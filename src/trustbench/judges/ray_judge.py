@@ -21,17 +21,16 @@ thousands of items a second, shipping them to an actor would only add latency.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ..errors import TrustbenchError
+from ..models.ray_pool import PLACE_S
 from .base import Judge, JudgeInput, Judgement
 
 RAY_KINDS = ("refusal", "embedding", "toxicity", "llm")
 LOCAL_SPECS = {("refusal", "rules"), ("toxicity", "profanity-check")}  # cheap rules: nothing to gain on Ray
 BATCH = 256  # items per actor call: large enough to fill a GPU batch, small enough to spread and to retry
-PLACE_S = float(os.environ.get("TRUSTBENCH_RAY_PLACE_S", "300"))
 
 
 @dataclass(frozen=True)
@@ -75,30 +74,14 @@ def remote_judge(kind: str, spec: str, store: Any, options: RayJudgeOptions) -> 
 
 
 def llm_backend_factory(options: RayJudgeOptions) -> Callable[[str], Any]:
-    """What builds an LLM judge's backend on Ray: a RayPool over its model spec, with the run's resources."""
+    """What builds an LLM judge's backend on Ray: a RayPool over its model spec, with the run's resources (its
+    replicas must be placed within `place_s`, like every pool's: other Ray judges share the cluster)."""
 
     def pool(spec: str) -> Any:
         from ..models.ray_pool import RayPool
 
-        class PlacedPool(RayPool):
-            """A RayPool whose replicas must be placed within `place_s`: the judge's actors and other Ray judges
-            share the cluster, and a pool waiting for CPUs that never free would hang the run."""
-
-            def _spawn(self, ray: Any) -> Any:
-                actor = super()._spawn(ray)
-                spawned.append(actor)
-                ready, _ = ray.wait([actor.ident.remote()], timeout=options.place_s)
-                if not ready:
-                    RayJudge._kill(ray, spawned)
-                    raise TrustbenchError(
-                        f"Ray LLM judge {spec}: a replica could not be placed within {options.place_s:.0f} s; the "
-                        "cluster lacks free resources (other Ray judges hold some): lower --num-cpus/--num-gpus or "
-                        "--judge-replicas, or add nodes")
-                return actor
-
-        spawned: list[Any] = []
-        return PlacedPool(spec, address=options.address, replicas=options.replicas, num_gpus=options.num_gpus,
-                          num_cpus=options.num_cpus)
+        return RayPool(spec, address=options.address, replicas=options.replicas, num_gpus=options.num_gpus,
+                       num_cpus=options.num_cpus, place_s=options.place_s)
 
     return pool
 

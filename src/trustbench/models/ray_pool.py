@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections import deque
 from typing import Any, Iterator, Sequence
@@ -40,6 +41,7 @@ from .base import ModelBackend
 MIN_CHUNK = 8
 MAX_CHUNK = 256  # requests per hand-out at most: a lost replica re-queues little, a GPU batch still fills
 BACKOFF_S = 1.0  # a restarting replica is tried again after this long
+PLACE_S = float(os.environ.get("TRUSTBENCH_RAY_PLACE_S", "300"))  # how long new replicas may wait for resources
 
 
 def import_ray() -> Any:
@@ -178,6 +180,7 @@ class RayPool(ModelBackend):
         max_restarts: int = 3,
         chunk: int | None = None,
         unavailable_s: float = 600.0,
+        place_s: float = PLACE_S,
         backend_options: dict[str, Any] | None = None,
     ):
         from . import load_backend
@@ -188,7 +191,7 @@ class RayPool(ModelBackend):
             raise TrustbenchError("max_restarts must be >= 0 and chunk >= 1")
         self.spec, self.address, self.replicas = spec, address, replicas
         self.num_gpus, self.num_cpus, self.max_restarts, self.chunk = num_gpus, num_cpus, max_restarts, chunk
-        self.unavailable_s = unavailable_s
+        self.unavailable_s, self.place_s = unavailable_s, place_s
         self.options = dict(backend_options or {})
         # Kept on the driver for its identity, `render` and `info` (the chat template in use, what a server
         # serves): every backend loads weights lazily and renders from its tokenizer alone, so no model load.
@@ -214,10 +217,27 @@ class RayPool(ModelBackend):
         return _replica_class().options(**opts).remote(self.spec, self.options)
 
     def _replicas(self, ray: Any) -> list[Any]:
-        """The pool's actors: started on first use, a replica given up by an earlier call started afresh."""
+        """The pool's actors: started on first use, a replica given up by an earlier call started afresh.
+
+        New replicas must be placed within `place_s` (a cluster without the CPUs/GPUs asked would otherwise keep
+        the run waiting forever): those not placed by then are dropped, and none placed is one clear error."""
         if not self._actors:
             self._actors = [None] * self.replicas
-        self._actors = [a if a is not None else self._spawn(ray) for a in self._actors]
+        fresh = [i for i, a in enumerate(self._actors) if a is None]
+        for i in fresh:
+            self._actors[i] = self._spawn(ray)
+        if fresh:
+            probes = {self._actors[i].ident.remote(): i for i in fresh}
+            _, pending = ray.wait(list(probes), num_returns=len(probes), timeout=self.place_s)
+            for ref in pending:
+                self._drop(probes[ref])
+            if all(a is None for a in self._actors):
+                asked = ", ".join(f"{k}={v}" for k, v in (("num_cpus", self.num_cpus), ("num_gpus", self.num_gpus))
+                                  if v is not None) or "1 CPU (Ray's default)"
+                raise TrustbenchError(
+                    f"Ray replicas of {self.id} could not be placed within {self.place_s:.0f} s ({len(fresh)} asked, "
+                    f"each {asked}); the cluster lacks free resources: lower --num-cpus/--num-gpus or the number of "
+                    "replicas, or add nodes")
         return self._actors
 
     def _drop(self, i: int) -> None:
@@ -243,7 +263,7 @@ class RayPool(ModelBackend):
         deaths = [0] * len(actors)
         down_since: dict[int, float] = {}  # replica -> when it was last seen die (cleared by an answer)
         retry_at: dict[int, float] = {}  # replica -> when to hand it work again (it is restarting)
-        alive = set(range(len(actors)))
+        alive = {i for i, a in enumerate(actors) if a is not None}
         running: dict[Any, tuple[int, list[Request], set[str]]] = {}  # stream -> (replica, chunk, delivered keys)
         doubled: set[Any] = set()  # streams already duplicated at the tail (or themselves duplicates)
 
@@ -301,7 +321,7 @@ class RayPool(ModelBackend):
             retry_at[i] = now + BACKOFF_S
 
         try:
-            for i in range(len(actors)):
+            for i in sorted(alive):
                 hand_out(i)
             while len(done) < len(by_key):
                 now = time.monotonic()
