@@ -145,7 +145,6 @@ class RayJudge(Judge):
         local = make_judge(kind, spec, None)  # constructors parse and check only: no weights loaded here
         self._id = local.id
         self.name = f"ray:{kind}={spec}"
-        self.quality = getattr(local, "quality", None)
         self._pool: Any = None
         self._actors: list[Any] = []
         self._started_cluster = False
